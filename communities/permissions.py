@@ -1,0 +1,62 @@
+"""Who may do what to a community. Anyone may see a community; staff create them; admins run them."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from communities.models import Community, CommunityMembership, CommunityRole
+
+_ATTR = "_copapp_community_roles"
+
+
+def community_role(user, community: Community) -> str | None:
+    if not user.is_authenticated or not user.is_active:
+        return None
+    roles = getattr(user, _ATTR, None)
+    if roles is None:
+        roles = dict(CommunityMembership.objects.filter(user=user).values_list("community_id", "role"))
+        setattr(user, _ATTR, roles)
+    return roles.get(community.pk)
+
+
+def forget_community_roles(*users) -> None:
+    for user in users:
+        if user is not None and hasattr(user, _ATTR):
+            delattr(user, _ATTR)
+
+
+def can_create_community(user) -> bool:
+    return user.is_authenticated and user.is_active and user.is_staff
+
+
+def can_administer_community(user, community: Community) -> bool:
+    """Edit the community, its guidelines and questions, create spaces, set community roles, focal points."""
+    if not user.is_authenticated:
+        return False
+    return user.is_staff or community_role(user, community) == CommunityRole.ADMIN
+
+
+def can_moderate_community(user, community: Community) -> bool:
+    if not user.is_authenticated:
+        return False
+    return user.is_staff or community_role(user, community) in (CommunityRole.MODERATOR, CommunityRole.ADMIN)
+
+
+def can_create_space(user, community: Community) -> bool:
+    return can_administer_community(user, community)
+
+
+def can_see_onboarding_answers(user, community: Community, member) -> bool:
+    """Answers show on the member's own profile and to the community's moderators."""
+    return user.is_authenticated and (user.pk == member.pk or can_moderate_community(user, community))
+
+
+def get_community_for_user(user, community_slug: str, action: str = "view") -> Community:
+    try:
+        community = Community.objects.get(slug=community_slug)
+    except Community.DoesNotExist as exc:
+        raise Http404 from exc
+    if action == "administer" and not can_administer_community(user, community):
+        raise PermissionDenied
+    if action == "moderate" and not can_moderate_community(user, community):
+        raise PermissionDenied
+    return community

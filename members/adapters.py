@@ -1,0 +1,22 @@
+from allauth.account.adapter import DefaultAccountAdapter
+from django.db import transaction
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """Render now (the context holds live objects), send from a Celery task after the transaction commits."""
+        from members.tasks import send_account_email_task
+
+        message = self.render_mail(template_prefix, email, context)
+        html = ""
+        for content, mimetype in getattr(message, "alternatives", []):
+            if mimetype == "text/html":
+                html = content
+        body = message.body if message.content_subtype != "html" else ""
+        if message.content_subtype == "html":
+            html = message.body
+        args = (message.subject, body, html, list(message.to), dict(message.extra_headers))
+        transaction.on_commit(lambda: send_account_email_task.delay(*args))
+
+    def get_login_redirect_url(self, request):
+        return super().get_login_redirect_url(request)

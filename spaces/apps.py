@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SpacesConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "spaces"
+    verbose_name = "Spaces"

@@ -1,0 +1,75 @@
+"""The one registry for all content in spaces (ARCHITECTURE.md, "One registry for all content").
+
+Every page, question, answer, event, post, poll, comment and file has an ``Item`` row; the typed model points
+at it one-to-one. Visibility is decided once, in ``Item.objects.visible_to(user)``.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from .space import Space
+
+
+class ItemKind(models.TextChoices):
+    PAGE = "page", _("Page")
+    FILE = "file", _("File")
+    COMMENT = "comment", _("Comment")
+    QUESTION = "question", _("Question")
+    ANSWER = "answer", _("Answer")
+    EVENT = "event", _("Event")
+    POST = "post", _("Post")
+    POLL = "poll", _("Poll")
+
+
+class ModerationState(models.TextChoices):
+    VISIBLE = "visible", _("Visible")
+    PENDING = "pending", _("Hidden, pending review")
+    HIDDEN = "hidden", _("Hidden")
+
+
+class ItemQuerySet(models.QuerySet["Item"]):
+    def visible_to(self, user) -> "ItemQuerySet":
+        """Items the user may see: readable space, not hidden from them, not restricted away from them."""
+        from spaces.permissions import visible_items_q
+
+        return self.filter(visible_items_q(user))
+
+
+class Item(models.Model):
+    kind = models.CharField(max_length=12, choices=ItemKind.choices)
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="items")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    title = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    moderation_state = models.CharField(
+        max_length=10, choices=ModerationState.choices, default=ModerationState.VISIBLE
+    )
+    is_restricted = models.BooleanField(
+        default=False, help_text=_("Only named people, the author and the space's admins may see it.")
+    )
+
+    objects = ItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["space", "-created_at"]), models.Index(fields=["kind", "space"])]
+        permissions = [("view_restricted_item", "May see this restricted item"),
+                       ("edit_restricted_item", "May edit this restricted item")]
+
+    def __str__(self) -> str:
+        return self.title or f"{self.kind} {self.pk}"
+
+
+class ItemUserObjectPermission(UserObjectPermissionBase):
+    """Named people on a restricted item (django-guardian, direct foreign key)."""
+
+    content_object = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="user_grants")
+
+
+class ItemGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="group_grants")
