@@ -11,6 +11,10 @@ from communities import permissions
 from communities.models import Community, CommunityMembership, CommunityRole, IntroAnswer, IntroQuestion, Onboarding
 
 
+# Addresses under /c/ that a community slug must not shadow.
+RESERVED_SLUGS = {"new"}
+
+
 class OnboardingRequired(Exception):
     """Raised when a member must accept a community's guidelines and answer its questions first."""
 
@@ -33,6 +37,8 @@ def community_create(
     """Site staff create communities; the creator does not become a member by creating it."""
     if not permissions.can_create_community(actor):
         raise PermissionDenied
+    if slug.lower() in RESERVED_SLUGS:
+        raise ValidationError({"slug": _("This short name is reserved; please choose another.")})
     if Community.objects.filter(slug__iexact=slug).exists():
         raise ValidationError({"slug": _("A community with this short name already exists.")})
     community = Community(
@@ -50,6 +56,8 @@ def community_update(*, actor, community: Community, **fields) -> Community:
     if not permissions.can_administer_community(actor, community):
         raise PermissionDenied
     slug = fields.get("slug")
+    if slug and slug.lower() in RESERVED_SLUGS:
+        raise ValidationError({"slug": _("This short name is reserved; please choose another.")})
     if slug and Community.objects.filter(slug__iexact=slug).exclude(pk=community.pk).exists():
         raise ValidationError({"slug": _("A community with this short name already exists.")})
     for name, value in fields.items():

@@ -19,4 +19,13 @@ class AccountAdapter(DefaultAccountAdapter):
         transaction.on_commit(lambda: send_account_email_task.delay(*args))
 
     def get_login_redirect_url(self, request):
+        """Someone who arrived through an invitation link goes straight back to it after sign-up or login."""
+        token = request.session.get("invitation_token")
+        if token:
+            from django.urls import reverse
+
+            return reverse("spaces:invitation", kwargs={"token": token})
         return super().get_login_redirect_url(request)
+
+    def get_signup_redirect_url(self, request):
+        return self.get_login_redirect_url(request)

@@ -283,3 +283,10 @@ def get_item_for_user(user, item_id: int) -> Item:
     if item is None:
         raise Http404
     return item
+
+
+def member_spaces_q(user) -> Q:
+    """Spaces where the user holds a role (the "my spaces" list)."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    return _role_holder_q(user, SpaceRole.VIEWER)

@@ -1,0 +1,56 @@
+"""Non-trivial reads for spaces. Every list starts from a permission-filtered queryset."""
+
+from django.db.models import QuerySet
+
+from spaces import permissions
+from spaces.models import Invitation, InvitationStatus, Item, JoinRequest, JoinRequestStatus, Space, SpaceMembership
+
+
+def spaces_listed_for(user, community=None) -> QuerySet[Space]:
+    qs = Space.objects.visible_to(user).select_related("community")
+    if community is not None:
+        qs = qs.filter(community=community)
+    return qs.order_by("is_archived", "name")
+
+
+def spaces_of_member(user) -> QuerySet[Space]:
+    return (
+        Space.objects.filter(permissions.member_spaces_q(user))
+        .select_related("community")
+        .order_by("is_archived", "community__name", "name")
+    )
+
+
+def space_members(space: Space) -> QuerySet[SpaceMembership]:
+    return (
+        SpaceMembership.objects.filter(space=space, user__deleted_at__isnull=True)
+        .select_related("user__profile")
+        .order_by("-role", "user__display_name", "user__username")
+    )
+
+
+def space_recent_items(space: Space, user, limit: int = 10) -> QuerySet[Item]:
+    return Item.objects.visible_to(user).filter(space=space).select_related("author").order_by("-created_at")[:limit]
+
+
+def space_pending_requests(space: Space) -> QuerySet[JoinRequest]:
+    return (
+        JoinRequest.objects.filter(space=space, status=JoinRequestStatus.PENDING)
+        .select_related("user__profile")
+        .order_by("created_at")
+    )
+
+
+def space_pending_invitations(space: Space) -> QuerySet[Invitation]:
+    return (
+        Invitation.objects.filter(space=space, status=InvitationStatus.PENDING)
+        .select_related("invited_by", "invitee")
+        .order_by("-created_at")
+    )
+
+
+def member_pending_request(space: Space, user) -> JoinRequest | None:
+    if not user.is_authenticated:
+        return None
+    return JoinRequest.objects.filter(space=space, user=user, status=JoinRequestStatus.PENDING).first()
+

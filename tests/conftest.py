@@ -1,0 +1,75 @@
+"""Personas and spaces of each visibility, built through the services (STYLE.md, "Tests")."""
+
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from spaces import services as space_services
+from spaces.models import SpaceRole, Visibility
+from tests.factories import add_member, make_community, make_space, make_user, onboard
+
+pytest_plugins = ["tests.plugins.services"]
+
+PERSONAS = [
+    "anonymous",
+    "outsider",
+    "requester",
+    "invited",
+    "viewer",
+    "editor",
+    "moderator",
+    "admin",
+    "banned",
+    "community_moderator",
+    "community_admin",
+    "staff",
+]
+
+
+@pytest.fixture
+def staff(db):
+    return make_user("staff", staff=True)
+
+
+@pytest.fixture
+def community(staff):
+    return make_community(staff, slug="data-integration")
+
+
+def build_world(visibility: str) -> SimpleNamespace:
+    """One space of ``visibility`` with a person in every relation to it."""
+    from communities import services as community_services
+
+    staff = make_user("staff", staff=True)
+    community = make_community(staff, slug=f"community-{visibility}")
+    space = make_space(staff, community, visibility, slug=f"space-{visibility}")
+    w = SimpleNamespace(visibility=visibility, community=community, space=space, staff=staff, anonymous=AnonymousUser())
+    for name in ["outsider", "requester", "invited", "viewer", "editor", "moderator", "admin", "banned"]:
+        setattr(w, name, make_user(name))
+    w.community_moderator = make_user("cmod")
+    w.community_admin = make_user("cadmin")
+    community_services.community_role_set(actor=staff, community=community, user=w.community_moderator, role="moderator")
+    community_services.community_role_set(actor=staff, community=community, user=w.community_admin, role="admin")
+    add_member(space, w.viewer, SpaceRole.VIEWER, by=staff)
+    add_member(space, w.editor, SpaceRole.EDITOR, by=staff)
+    add_member(space, w.moderator, SpaceRole.MODERATOR, by=staff)
+    add_member(space, w.admin, SpaceRole.ADMIN, by=staff)
+    add_member(space, w.banned, SpaceRole.EDITOR, by=staff)
+    space_services.member_ban(actor=staff, space=space, user=w.banned, reason="spam")
+    for name in ["outsider", "requester", "invited"]:
+        onboard(getattr(w, name), community)
+    if visibility == Visibility.PRIVATE:
+        space_services.join_request_create(actor=w.requester, space=space, message="Please let me in")
+    w.invitation = space_services.invitation_create(actor=staff, space=space, recipient=w.invited.email, role=SpaceRole.EDITOR)
+    return w
+
+
+@pytest.fixture
+def world_factory(db):
+    return build_world
+
+
+@pytest.fixture(params=[Visibility.OPEN, Visibility.PRIVATE, Visibility.CLOSED])
+def world(request, db):
+    return build_world(request.param)
