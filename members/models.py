@@ -1,5 +1,6 @@
 """Members: the user account (e-mail login) and the profile other members see."""
 
+import functools
 import zoneinfo
 
 from django.conf import settings
@@ -18,6 +19,7 @@ class OrganisationType(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+@functools.cache
 def timezone_choices() -> list[tuple[str, str]]:
     return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
 
