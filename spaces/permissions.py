@@ -231,14 +231,18 @@ def readable_spaces_q(user) -> Q:
 
 
 def visible_items_q(user) -> Q:
-    """Items the user may see. Restricted items: named people, the author, space and community admins."""
+    """Items the user may see. Restricted items: named people, the author, space and community admins.
+
+    Items in the trash are never "visible": the trash has its own list, for space admins.
+    """
+    live = Q(deleted_at__isnull=True)
     if _everything(user):
-        return Q()
+        return live
     readable = Q(space__visibility=Visibility.OPEN)
     not_hidden = Q(moderation_state="visible")
     unrestricted = Q(is_restricted=False)
     if not user.is_authenticated:
-        return readable & not_hidden & unrestricted
+        return live & readable & not_hidden & unrestricted
     refs = {"space_ref": "space_id", "community_ref": "space__community_id"}
     readable |= _role_holder_q(user, SpaceRole.VIEWER, **refs)
     not_hidden |= Q(author=user) | _role_holder_q(user, SpaceRole.MODERATOR, **refs)
@@ -253,7 +257,7 @@ def visible_items_q(user) -> Q:
         )
         | _role_holder_q(user, SpaceRole.ADMIN, **refs)
     )
-    return readable & not_hidden & unrestricted
+    return live & readable & not_hidden & unrestricted
 
 
 # --- Fetch helpers: 404 when the user may not see it at all, 403 when they may see it but not act ----------------

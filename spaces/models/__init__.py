@@ -1,8 +1,19 @@
+from .comments import Comment, Watch
+from .files import FileAsset, FileVersion
 from .items import Item, ItemKind, ItemUserObjectPermission, ItemGroupObjectPermission, ModerationState
 from .membership import Invitation, InvitationStatus, JoinRequest, JoinRequestStatus, SpaceBan, SpaceMembership
+from .pages import Page, PageDraft, PageEditPresence, PageTemplate
 from .space import Space, SpaceGroupObjectPermission, SpaceRole, SpaceUserObjectPermission, Visibility
 
 __all__ = [
+    "Comment",
+    "FileAsset",
+    "FileVersion",
+    "Page",
+    "PageDraft",
+    "PageEditPresence",
+    "PageTemplate",
+    "Watch",
     "Invitation",
     "InvitationStatus",
     "Item",

@@ -49,6 +49,10 @@ class Item(models.Model):
     moderation_state = models.CharField(
         max_length=10, choices=ModerationState.choices, default=ModerationState.VISIBLE
     )
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text=_("In the space's trash since then."))
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     is_restricted = models.BooleanField(
         default=False, help_text=_("Only named people, the author and the space's admins may see it.")
     )

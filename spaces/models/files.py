@@ -1,0 +1,62 @@
+"""The file repository: files in a space's library or attached to a page, each with its versions."""
+
+from django.conf import settings
+from django.core.files.storage import storages
+from django.db import models
+from django.urls import reverse
+
+from .items import Item
+from .space import Space
+
+
+def private_storage():
+    """Uploaded files live outside the web root and are served only by the permission-checked view."""
+    return storages["private"]
+
+
+def file_version_path(instance: "FileVersion", filename: str) -> str:
+    return f"files/{instance.asset.space_id}/{instance.asset_id}/{instance.number}/{filename}"
+
+
+class FileAsset(models.Model):
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="file")
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="files")
+    page = models.ForeignKey("spaces.Page", null=True, blank=True, on_delete=models.SET_NULL, related_name="files")
+    name = models.CharField(max_length=255)
+    description = models.CharField(max_length=500, blank=True)
+    current_version = models.ForeignKey(
+        "FileVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("spaces:file-detail", kwargs={"file_id": self.pk})
+
+    def get_download_url(self) -> str:
+        return reverse("spaces:file-download", kwargs={"file_id": self.pk, "filename": self.name})
+
+
+class FileVersion(models.Model):
+    asset = models.ForeignKey(FileAsset, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    file = models.FileField(upload_to=file_version_path, storage=private_storage, max_length=500)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=120)
+    sha256 = models.CharField(max_length=64)
+    comment = models.CharField(max_length=300, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["asset", "number"], name="file_version_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} v{self.number}"

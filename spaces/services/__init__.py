@@ -1,0 +1,26 @@
+"""Re-exports, so callers write `from spaces import services` and use `services.<name>`."""
+
+from .membership import (  # noqa: F401
+    space_create,
+    space_update_settings,
+    space_set_archived,
+    space_delete,
+    space_join,
+    space_leave,
+    join_request_create,
+    join_request_withdraw,
+    join_request_approve,
+    join_request_decline,
+    invitation_create,
+    invitation_problem,
+    invitation_accept,
+    invitation_revoke,
+    invitations_expire,
+    membership_change_role,
+    membership_remove,
+    member_ban,
+    member_unban,
+    space_grant_role,
+    space_revoke_grant,
+    SETTINGS_FIELDS,
+)
