@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from communities.models import Community, CommunityMembership, CommunityRole
+from copapp import rolecache
 
 _ATTR = "_copapp_community_roles"
 
@@ -11,14 +12,15 @@ _ATTR = "_copapp_community_roles"
 def community_role(user, community: Community) -> str | None:
     if not user.is_authenticated or not user.is_active:
         return None
-    roles = getattr(user, _ATTR, None)
-    if roles is None:
-        roles = dict(CommunityMembership.objects.filter(user=user).values_list("community_id", "role"))
-        setattr(user, _ATTR, roles)
-    return roles.get(community.pk)
+    cached = getattr(user, _ATTR, None)
+    if cached is None or cached[0] != rolecache.current():
+        cached = (rolecache.current(), dict(CommunityMembership.objects.filter(user=user).values_list("community_id", "role")))
+        setattr(user, _ATTR, cached)
+    return cached[1].get(community.pk)
 
 
 def forget_community_roles(*users) -> None:
+    rolecache.bump()
     for user in users:
         if user is not None and hasattr(user, _ATTR):
             delattr(user, _ATTR)

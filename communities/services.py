@@ -169,7 +169,5 @@ def onboarding_submit(*, actor, community: Community, accept_guidelines: bool, a
 
 def _forget_all_roles(user) -> None:
     """Community roles reach into spaces, so both caches of the member's roles are dropped."""
+    # Bumping the shared generation also invalidates the spaces app's copy of this member's roles.
     permissions.forget_community_roles(user)
-    # The spaces app keeps its own per-request copy; it is a plain attribute, so no spaces import is needed.
-    if hasattr(user, "_copapp_access_context"):
-        delattr(user, "_copapp_access_context")

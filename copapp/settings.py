@@ -134,6 +134,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "copapp")
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-invitations": {"task": "spaces.tasks.invitations_expire_task", "schedule": 3600.0},
+    "purge-trash": {"task": "spaces.tasks.trash_purge_task", "schedule": 24 * 3600.0},
 }
 
 # --- Auth, accounts (django-allauth), object permissions (django-guardian) -----------------------------------
@@ -204,10 +205,7 @@ PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "private-
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Space files: never under a public URL; served only by the permission-checked download view.
-    "private": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(PRIVATE_MEDIA_ROOT), "base_url": None},
-    },
+    "private": {"BACKEND": "copapp.storage.PrivateFileStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

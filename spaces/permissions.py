@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
 from communities.models import CommunityMembership, CommunityRole
+from copapp import rolecache
 from spaces.models import (
     Item,
     ItemUserObjectPermission,
@@ -41,6 +42,7 @@ class AccessContext:
     grant_roles: dict[int, int] = field(default_factory=dict)
     community_roles: dict[int, str] = field(default_factory=dict)
     banned_spaces: set[int] = field(default_factory=set)
+    generation: int = 0
 
 
 _CONTEXT_ATTR = "_copapp_access_context"
@@ -51,9 +53,10 @@ def access_context(user) -> AccessContext:
     if not user.is_authenticated:
         return AccessContext()
     cached = getattr(user, _CONTEXT_ATTR, None)
-    if cached is not None:
+    if cached is not None and cached.generation == rolecache.current():
         return cached
     ctx = AccessContext(
+        generation=rolecache.current(),
         space_roles=dict(SpaceMembership.objects.filter(user=user).values_list("space_id", "role")),
         community_roles=dict(CommunityMembership.objects.filter(user=user).values_list("community_id", "role")),
         banned_spaces=set(SpaceBan.objects.filter(user=user).values_list("space_id", flat=True)),
@@ -70,6 +73,7 @@ def access_context(user) -> AccessContext:
 
 def forget_access_context(*users) -> None:
     """Services call this after changing someone's roles so the next check sees the change."""
+    rolecache.bump()
     for user in users:
         if user is not None and hasattr(user, _CONTEXT_ATTR):
             delattr(user, _CONTEXT_ATTR)
@@ -282,15 +286,218 @@ def get_space_for_user(user, community_slug: str, space_slug: str, action: str =
     return space
 
 
-def get_item_for_user(user, item_id: int) -> Item:
-    item = Item.objects.visible_to(user).select_related("space__community").filter(pk=item_id).first()
-    if item is None:
-        raise Http404
-    return item
-
-
 def member_spaces_q(user) -> Q:
     """Spaces where the user holds a role (the "my spaces" list)."""
     if not user.is_authenticated:
         return Q(pk__in=[])
     return _role_holder_q(user, SpaceRole.VIEWER)
+
+
+# --- Items and pages -------------------------------------------------------------------------------------------------
+def _named_on_item(user, item: Item, codename: str) -> bool:
+    return ItemUserObjectPermission.objects.filter(
+        content_object_id=item.pk, user=user, permission__codename=codename
+    ).exists()
+
+
+def can_see_item(user, item: Item) -> bool:
+    """The one-object form of ``visible_items_q``; the two are tested to agree."""
+    if item.deleted_at is not None:
+        return False
+    space = item.space
+    if not can_read_space(user, space):
+        return False
+    is_author = user.is_authenticated and item.author_id == user.pk
+    if item.moderation_state != "visible" and not (is_author or can_moderate_space(user, space)):
+        return False
+    if item.is_restricted and not (
+        is_author or can_administer_space(user, space) or _named_on_item(user, item, "view_restricted_item")
+    ):
+        return False
+    return True
+
+
+def can_edit_item(user, item: Item) -> bool:
+    """Editors edit content they can see; where editing is restricted, only named editors, author and admins."""
+    if not can_contribute(user, item.space) or not can_see_item(user, item):
+        return False
+    edit_restricted = getattr(getattr(item, "page", None), "edit_restricted", False)
+    if edit_restricted:
+        return (
+            item.author_id == user.pk
+            or can_administer_space(user, item.space)
+            or _named_on_item(user, item, "edit_restricted_item")
+        )
+    return True
+
+
+def can_restrict_item(user, item: Item) -> bool:
+    """The author or an admin of the space (or its community) may restrict who sees or edits it."""
+    if item.space.is_archived or not can_see_item(user, item):
+        return False
+    return item.author_id == user.pk or can_administer_space(user, item.space)
+
+
+def can_trash_item(user, item: Item) -> bool:
+    """Authors may delete their own content (while they can still contribute); moderators anything."""
+    if item.space.is_archived or not can_see_item(user, item):
+        return False
+    own = user.is_authenticated and item.author_id == user.pk and can_contribute(user, item.space)
+    return own or can_moderate_space(user, item.space)
+
+
+def can_manage_trash(user, space: Space) -> bool:
+    """Restoring from the trash is for the space's admins."""
+    return not space.is_archived and can_administer_space(user, space)
+
+
+def can_hide_item(user, item: Item) -> bool:
+    return can_moderate_space(user, item.space)
+
+
+def can_comment(user, item: Item) -> bool:
+    return can_contribute(user, item.space) and can_see_item(user, item)
+
+
+def can_manage_page_templates(user, space: Space) -> bool:
+    return not space.is_archived and can_administer_space(user, space)
+
+
+def can_move_out_of(user, space: Space) -> bool:
+    """Taking content out of a closed or private space needs the moderator role there."""
+    if space.visibility == Visibility.OPEN:
+        return can_contribute(user, space)
+    return can_contribute(user, space) and can_moderate_space(user, space)
+
+
+def can_move_item(user, item: Item, target: Space) -> bool:
+    return can_edit_item(user, item) and can_move_out_of(user, item.space) and can_contribute(user, target)
+
+
+def get_visible_item(user, item_id: int, kind: str | None = None) -> Item:
+    """The item if the user may see it, else 404 exactly as if it did not exist."""
+    qs = Item.objects.visible_to(user).select_related("space__community", "author")
+    if kind:
+        qs = qs.filter(kind=kind)
+    item = qs.filter(pk=item_id).first()
+    if item is None:
+        raise Http404
+    return item
+
+
+# === Comments, watches and trash (issue 3) ==========================================================================
+# A comment is seen only where the item it is on is seen too: a comment on a restricted or hidden page must not
+# leak the page's existence (its title, its author) through the comment's own registry row, which carries no
+# restriction of its own. ``visible_items_q`` does not know about targets, so every comment surface adds
+# ``comment_context_visible_q``; folding it into ``visible_items_q`` would make search and streams inherit it.
+def can_see_comment(user, comment) -> bool:
+    """The one-comment form of ``comment_context_visible_q``: the comment, its target and its parent are visible."""
+    if not can_see_item(user, comment.item) or not can_see_item(user, comment.target):
+        return False
+    return comment.parent_id is None or can_see_item(user, comment.parent.item)
+
+
+def comment_context_visible_q(user) -> Q:
+    """On ``Item``: anything that is not a comment, and comments whose target (and parent) the user may see."""
+    visible = Item.objects.filter(visible_items_q(user))
+    return ~Q(kind="comment") | (
+        Q(comment__target__in=visible)
+        & (Q(comment__parent__isnull=True) | Q(comment__parent__item__in=visible))
+    )
+
+
+def can_edit_comment(user, comment) -> bool:
+    """Only the author edits a comment, while they may still contribute to the space. Moderators hide instead.
+
+    Whether the comment's target is visible is settled when the comment is fetched (``can_see_comment``), so
+    a thread can ask this of every comment without a query each.
+    """
+    return (
+        user.is_authenticated
+        and comment.item.author_id == user.pk
+        and can_contribute(user, comment.item.space)
+        and can_see_item(user, comment.item)
+    )
+
+
+def can_watch_item(user, item: Item) -> bool:
+    """Members watch what they can see (notifications are still filtered by visibility when they are sent)."""
+    return user.is_authenticated and can_see_item(user, item)
+
+
+def can_watch_space(user, space: Space) -> bool:
+    return user.is_authenticated and can_read_space(user, space)
+
+
+# --- Files -------------------------------------------------------------------------------------------------
+# A file is seen by whoever sees its item; an attachment also needs its page to be visible, so a restricted or
+# trashed page takes its files with it.
+def visible_files_q(user) -> Q:
+    """``FileAsset`` rows the user may see: the ``visible_items_q`` rule on the file and on its page."""
+    visible = Item.objects.filter(visible_items_q(user)).values("pk")
+    return Q(item__in=visible) & (Q(page__isnull=True) | Q(page__item__in=visible))
+
+
+def file_context_visible_q(user) -> Q:
+    """On ``Item``: anything that is not a file, and files not attached to a page the user may not see.
+
+    The file's own registry row carries no restriction of its page, so Item-based surfaces (stream, search)
+    add this, as they add ``comment_context_visible_q``.
+    """
+    visible = Item.objects.filter(visible_items_q(user)).values("pk")
+    return ~Q(kind="file") | Q(file__page__isnull=True) | Q(file__page__item__in=visible)
+
+
+def can_see_file(user, asset) -> bool:
+    """The one-object form of ``visible_files_q``."""
+    if not can_see_item(user, asset.item):
+        return False
+    return asset.page_id is None or can_see_item(user, asset.page.item)
+
+
+def can_add_file(user, space: Space, page=None) -> bool:
+    """Editors add files to the library; attaching to a page also needs the right to edit that page."""
+    if page is None:
+        return can_contribute(user, space)
+    return page.space_id == space.pk and can_edit_item(user, page.item)
+
+
+def can_add_file_version(user, asset) -> bool:
+    """A new version of a file: whoever may edit the file (and, for an attachment, its page)."""
+    if not can_see_file(user, asset) or not can_edit_item(user, asset.item):
+        return False
+    return asset.page_id is None or can_edit_item(user, asset.page.item)
+
+
+def can_trash_file(user, asset) -> bool:
+    return can_see_file(user, asset) and can_trash_item(user, asset.item)
+
+
+FILE_ACTIONS = {"view": can_see_file, "add_version": can_add_file_version, "trash": can_trash_file}
+
+
+def get_file_for_user(user, file_id: int, action: str = "view"):
+    """The file if the user may see it (404 as if it did not exist otherwise), 403 if they may not act on it.
+
+    As for a private space's other content, people who see the space but may not read it (anonymous visitors,
+    non-members, banned members) get 403 for its files: the space's home says its content is for members.
+    """
+    from spaces.models import FileAsset
+
+    asset = (
+        FileAsset.objects.select_related(
+            "item__space__community", "item__author", "page__item__space", "current_version__uploaded_by"
+        )
+        .filter(pk=file_id)
+        .first()
+    )
+    if asset is None:
+        raise Http404
+    if not can_see_file(user, asset):
+        space = asset.item.space
+        if asset.item.deleted_at is None and can_see_space(user, space) and not can_read_space(user, space):
+            raise PermissionDenied
+        raise Http404
+    if not FILE_ACTIONS[action](user, asset):
+        raise PermissionDenied
+    return asset

@@ -29,3 +29,56 @@ urlpatterns = [
     path(space + "bans/<int:ban_id>/lift/", views.member_unban, name="member-unban"),
     path("invitations/<str:token>/", views.invitation_detail, name="invitation"),
 ]
+
+# pages
+page = space + "p/<str:page_slug>/"
+urlpatterns += [
+    path(space + "pages/", views.pages.page_list, name="pages"),
+    path(space + "pages/new/", views.pages.page_create, name="page-create"),
+    path(space + "pages/new/draft/", views.pages.page_draft_save, name="page-create-draft"),
+    path(space + "pages/new/draft/discard/", views.pages.page_draft_discard, name="page-create-draft-discard"),
+    path(space + "templates/", views.pages.page_templates, name="page-templates"),
+    path(space + "templates/<int:template_id>/", views.pages.page_templates, name="page-template-edit"),
+    path(space + "templates/<int:template_id>/delete/", views.pages.page_template_delete, name="page-template-delete"),
+    path(page, views.pages.page_detail, name="page-detail"),
+    path(page + "edit/", views.pages.page_edit, name="page-edit"),
+    path(page + "draft/", views.pages.page_draft_save, name="page-draft"),
+    path(page + "draft/discard/", views.pages.page_draft_discard, name="page-draft-discard"),
+    path(page + "presence/", views.pages.page_presence, name="page-presence"),
+    path(page + "history/", views.pages.page_history, name="page-history"),
+    path(page + "history/<int:version>/", views.pages.page_version, name="page-version"),
+    path(page + "history/<int:version>/restore/", views.pages.page_restore, name="page-restore"),
+    path(page + "diff/", views.pages.page_diff, name="page-diff"),
+    path(page + "restrictions/", views.pages.page_restrictions, name="page-restrictions"),
+    path(page + "move/", views.pages.page_move, name="page-move"),
+    path(page + "up/", views.pages.page_reorder, {"direction": "up"}, name="page-up"),
+    path(page + "down/", views.pages.page_reorder, {"direction": "down"}, name="page-down"),
+    path("p/<int:page_id>/", views.pages.page_permalink, name="page-permalink"),
+]
+
+# comments, trash, watches and recent changes (issue 3, items 8-10)
+urlpatterns += [
+    path(space + "items/<int:item_id>/comments/", views.comment_create, name="comment-create"),
+    path(space + "comments/<int:comment_id>/edit/", views.comment_edit, name="comment-edit"),
+    path(space + "comments/<int:comment_id>/delete/", views.comment_delete, name="comment-delete"),
+    path(space + "comments/<int:comment_id>/hide/", views.comment_moderate, {"hidden": True}, name="comment-hide"),
+    path(space + "comments/<int:comment_id>/unhide/", views.comment_moderate, {"hidden": False}, name="comment-unhide"),
+    path(space + "items/<int:item_id>/trash/", views.item_trash, name="item-trash"),
+    path(space + "trash/", views.trash_list, name="trash"),
+    path(space + "trash/<int:item_id>/restore/", views.trash_restore, name="trash-restore"),
+    path(space + "recent/", views.recent_changes, name="recent-changes"),
+    path(space + "watch/", views.watch_toggle, name="watch-space"),
+    path(space + "items/<int:item_id>/watch/", views.watch_toggle, name="watch-item"),
+]
+
+# files (issue 3, item 7): downloads only through these permission-checked views, never a media URL
+urlpatterns += [
+    path(space + "files/", views.file_library, name="files"),
+    path(space + "files/upload/", views.file_upload, name="file-upload"),
+    path("files/<int:file_id>/", views.file_detail, name="file-detail"),
+    path("files/<int:file_id>/new-version/", views.file_version_upload, name="file-version-upload"),
+    path("files/<int:file_id>/trash/", views.file_trash, name="file-trash"),
+    path("files/<int:file_id>/inline/<str:filename>", views.file_inline, name="file-inline"),
+    path("files/<int:file_id>/v/<int:number>/<str:filename>", views.file_version_download, name="file-version-download"),
+    path("files/<int:file_id>/<str:filename>", views.file_download, name="file-download"),
+]

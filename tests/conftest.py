@@ -27,6 +27,13 @@ PERSONAS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(settings, tmp_path):
+    """Uploaded files (avatars, logos, space files) go to a per-test folder, never into the working tree."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private-media"
+
+
 @pytest.fixture
 def staff(db):
     return make_user("staff", staff=True)
@@ -57,7 +64,7 @@ def build_world(visibility: str) -> SimpleNamespace:
     add_member(space, w.admin, SpaceRole.ADMIN, by=staff)
     add_member(space, w.banned, SpaceRole.EDITOR, by=staff)
     space_services.member_ban(actor=staff, space=space, user=w.banned, reason="spam")
-    for name in ["outsider", "requester", "invited"]:
+    for name in ["outsider", "requester", "invited", "community_moderator", "community_admin"]:
         onboard(getattr(w, name), community)
     if visibility == Visibility.PRIVATE:
         space_services.join_request_create(actor=w.requester, space=space, message="Please let me in")

@@ -24,3 +24,29 @@ from .membership import (  # noqa: F401
     space_revoke_grant,
     SETTINGS_FIELDS,
 )
+from .pages import (  # noqa: F401
+    EditConflict,
+    draft_discard,
+    draft_save,
+    page_copy,
+    page_create,
+    page_move,
+    page_reorder,
+    page_restore_version,
+    page_set_restrictions,
+    page_template_delete,
+    page_template_save,
+    page_update,
+    presence_touch,
+)
+from .comments import (  # noqa: F401
+    comment_create,
+    comment_delete,
+    comment_edit,
+    comment_hide,
+    comment_set_hidden,
+    comment_unhide,
+)
+from .trash import item_restore, item_trash, trash_purge  # noqa: F401
+from .watches import watch_toggle  # noqa: F401
+from .files import file_trash, file_upload, file_version_upload  # noqa: F401

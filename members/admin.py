@@ -1,0 +1,133 @@
+"""Admin for accounts and profiles. Members log in by e-mail; the @handle is derived from it if left blank."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
+from django.utils.translation import gettext_lazy as _
+
+from members.models import Expertise, Profile, User, username_from_email
+
+
+class MemberCreationForm(AdminUserCreationForm):
+    """Create an account from an e-mail address; the public @handle is derived from it."""
+
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("email", "display_name")
+
+    def clean(self):
+        cleaned = super().clean()
+        email = cleaned.get("email")
+        if email and not self.instance.username:
+            self.instance.username = username_from_email(User.objects.normalize_email(email), User)
+        return cleaned
+
+
+class ProfileInline(admin.StackedInline):
+    model = Profile
+    can_delete = False
+    extra = 0
+    max_num = 1
+    autocomplete_fields = ["expertise"]
+    fields = [
+        "organisation",
+        "organisation_type",
+        "country",
+        "job_title",
+        "bio",
+        "expertise",
+        "time_zone",
+        "preferred_language",
+        "avatar",
+        "updated_at",
+    ]
+    readonly_fields = ["updated_at"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    add_form = MemberCreationForm
+    fieldsets = (
+        (None, {"fields": ("email", "username", "password")}),
+        (_("Personal info"), {"fields": ("display_name", "first_name", "last_name")}),
+        (
+            _("Permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("Important dates"), {"fields": ("last_login", "date_joined", "deleted_at")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "display_name", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+    readonly_fields = ["last_login", "date_joined", "deleted_at"]
+    inlines = [ProfileInline]
+    list_display = [
+        "email",
+        "display_name",
+        "username",
+        "organisation",
+        "country",
+        "is_staff",
+        "is_active",
+        "date_joined",
+    ]
+    list_filter = ["is_staff", "is_superuser", "is_active", "profile__organisation_type", "groups"]
+    search_fields = ["email", "display_name", "username", "first_name", "last_name", "profile__organisation"]
+    ordering = ["email"]
+    list_select_related = ["profile"]
+    date_hierarchy = "date_joined"
+
+    def get_inline_instances(self, request, obj=None):
+        # The profile is created by a signal when the account is saved, so it is edited only once it exists.
+        if obj is None:
+            return []
+        return super().get_inline_instances(request, obj)
+
+    @admin.display(description=_("organisation"), ordering="profile__organisation")
+    def organisation(self, obj: User) -> str:
+        profile = getattr(obj, "profile", None)
+        return profile.organisation if profile else ""
+
+    @admin.display(description=_("country"), ordering="profile__country")
+    def country(self, obj: User) -> str:
+        profile = getattr(obj, "profile", None)
+        return profile.country if profile else ""
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = [
+        "user",
+        "organisation",
+        "organisation_type",
+        "country",
+        "job_title",
+        "time_zone",
+        "updated_at",
+    ]
+    list_filter = ["organisation_type", "preferred_language", "country"]
+    search_fields = ["user__email", "user__display_name", "organisation", "country", "job_title"]
+    autocomplete_fields = ["user", "expertise"]
+    list_select_related = ["user"]
+    readonly_fields = ["updated_at"]
+
+
+@admin.register(Expertise)
+class ExpertiseAdmin(admin.ModelAdmin):
+    list_display = ["name", "profile_count"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(profile_count=Count("profiles"))
+
+    @admin.display(description=_("profiles"), ordering="profile_count")
+    def profile_count(self, obj: Expertise) -> int:
+        return obj.profile_count

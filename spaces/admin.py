@@ -1,0 +1,289 @@
+"""Admin for spaces, their members, requests, invitations, bans, items and individual (guardian) grants.
+
+The app's own screens go through spaces.services (permissions, at-least-one-admin, ban rules); the admin is
+the site staff's direct tool. Spaces use guardian's admin, whose "Object permissions" page grants a role on
+one space to one person. The grant tables are listed read-only here (a grant can be withdrawn by deleting it).
+"""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from guardian.admin import GuardedModelAdmin
+
+from spaces.models import (
+    Invitation,
+    Item,
+    ItemGroupObjectPermission,
+    ItemUserObjectPermission,
+    JoinRequest,
+    Space,
+    SpaceBan,
+    SpaceGroupObjectPermission,
+    SpaceMembership,
+    SpaceUserObjectPermission,
+)
+
+
+def _refresh_member_counts(space_ids) -> None:
+    """Keep Space.member_count right when memberships are edited here rather than through the services."""
+    for space_id in set(space_ids):
+        count = SpaceMembership.objects.filter(space_id=space_id).count()
+        Space.objects.filter(pk=space_id).update(member_count=count)
+
+
+@admin.register(Space)
+class SpaceAdmin(GuardedModelAdmin):
+    list_display = [
+        "name",
+        "community",
+        "visibility",
+        "default_role",
+        "member_count",
+        "is_archived",
+        "created_at",
+    ]
+    list_filter = ["community", "visibility", "default_role", "is_archived"]
+    search_fields = ["name", "slug", "description", "community__name"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["community", "created_by"]
+    readonly_fields = ["member_count", "created_at", "archived_at"]
+    list_select_related = ["community"]
+    date_hierarchy = "created_at"
+    fieldsets = [
+        (None, {"fields": ["community", "name", "slug", "description"]}),
+        (_("Access"), {"fields": ["visibility", "default_role"]}),
+        (_("State"), {"fields": ["is_archived", "archived_at", "member_count", "created_by", "created_at"]}),
+    ]
+
+
+@admin.register(SpaceMembership)
+class SpaceMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "space", "community", "role", "joined_at"]
+    list_filter = ["role", "space__community", "space__visibility"]
+    search_fields = ["user__email", "user__display_name", "user__username", "space__name"]
+    autocomplete_fields = ["user", "space"]
+    list_select_related = ["user", "space__community"]
+    readonly_fields = ["joined_at"]
+    date_hierarchy = "joined_at"
+
+    @admin.display(description=_("community"), ordering="space__community__name")
+    def community(self, obj: SpaceMembership):
+        return obj.space.community
+
+    def save_model(self, request, obj, form, change):
+        previous_space_id = form.initial.get("space") if change else None
+        super().save_model(request, obj, form, change)
+        _refresh_member_counts([obj.space_id, *([previous_space_id] if previous_space_id else [])])
+
+    def delete_model(self, request, obj):
+        space_id = obj.space_id
+        super().delete_model(request, obj)
+        _refresh_member_counts([space_id])
+
+    def delete_queryset(self, request, queryset):
+        space_ids = list(queryset.values_list("space_id", flat=True))
+        super().delete_queryset(request, queryset)
+        _refresh_member_counts(space_ids)
+
+
+@admin.register(SpaceBan)
+class SpaceBanAdmin(admin.ModelAdmin):
+    list_display = ["user", "space", "banned_by", "reason", "created_at"]
+    list_filter = ["space__community"]
+    search_fields = ["user__email", "user__display_name", "space__name", "reason"]
+    autocomplete_fields = ["user", "space", "banned_by"]
+    list_select_related = ["user", "space", "banned_by"]
+    readonly_fields = ["created_at"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(JoinRequest)
+class JoinRequestAdmin(admin.ModelAdmin):
+    list_display = ["user", "space", "status", "created_at", "decided_by", "decided_at"]
+    list_filter = ["status", "space__community", "space"]
+    search_fields = ["user__email", "user__display_name", "space__name", "message"]
+    autocomplete_fields = ["user", "space", "decided_by"]
+    list_select_related = ["user", "space", "decided_by"]
+    readonly_fields = ["created_at"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = [
+        "email",
+        "space",
+        "role",
+        "status",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+    ]
+    list_filter = ["status", "role", "space__community"]
+    search_fields = ["email", "invitee__display_name", "space__name", "message"]
+    autocomplete_fields = ["space", "invitee", "invited_by", "accepted_by"]
+    list_select_related = ["space", "invited_by"]
+    readonly_fields = ["created_at", "accepted_at", "accepted_by"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Item)
+class ItemAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "kind", "space", "author", "moderation_state", "is_restricted", "created_at"]
+    list_filter = ["kind", "moderation_state", "is_restricted", "space__community"]
+    search_fields = ["title", "author__email", "author__display_name", "space__name"]
+    autocomplete_fields = ["space", "author"]
+    list_select_related = ["space", "author"]
+    readonly_fields = ["created_at", "updated_at"]
+    date_hierarchy = "created_at"
+
+
+# --- Individual grants (django-guardian direct foreign-key tables) ------------------------------------------
+class GrantAdmin(admin.ModelAdmin):
+    """Grants, read-only; deleting one withdraws it. New grants: the object's "Object permissions" page."""
+
+    list_filter = [("permission", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["permission", "content_object"]
+    readonly_fields = ["permission", "content_object"]
+
+    @admin.display(description=_("permission"), ordering="permission__codename")
+    def permission_name(self, obj) -> str:
+        return obj.permission.name
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class UserGrantAdmin(GrantAdmin):
+    list_display = ["user", "permission_name", "content_object"]
+    search_fields = ["user__email", "user__display_name", "user__username"]
+    list_select_related = [*GrantAdmin.list_select_related, "user"]
+    readonly_fields = ["user", *GrantAdmin.readonly_fields]
+
+
+class GroupGrantAdmin(GrantAdmin):
+    list_display = ["group", "permission_name", "content_object"]
+    search_fields = ["group__name"]
+    list_select_related = [*GrantAdmin.list_select_related, "group"]
+    readonly_fields = ["group", *GrantAdmin.readonly_fields]
+
+
+@admin.register(SpaceUserObjectPermission)
+class SpaceUserObjectPermissionAdmin(UserGrantAdmin):
+    list_filter = [*GrantAdmin.list_filter, "content_object__community"]
+    search_fields = [*UserGrantAdmin.search_fields, "content_object__name"]
+    list_select_related = [*UserGrantAdmin.list_select_related, "content_object__community"]
+
+
+@admin.register(SpaceGroupObjectPermission)
+class SpaceGroupObjectPermissionAdmin(GroupGrantAdmin):
+    list_filter = [*GrantAdmin.list_filter, "content_object__community"]
+    search_fields = [*GroupGrantAdmin.search_fields, "content_object__name"]
+
+
+@admin.register(ItemUserObjectPermission)
+class ItemUserObjectPermissionAdmin(UserGrantAdmin):
+    search_fields = [*UserGrantAdmin.search_fields, "content_object__title"]
+
+
+@admin.register(ItemGroupObjectPermission)
+class ItemGroupObjectPermissionAdmin(GroupGrantAdmin):
+    search_fields = [*GroupGrantAdmin.search_fields, "content_object__title"]
+
+
+# --- Content ---------------------------------------------------------------------------------------------------------
+from simple_history.admin import SimpleHistoryAdmin  # noqa: E402
+
+from spaces.models import (  # noqa: E402
+    Comment,
+    FileAsset,
+    FileVersion,
+    Page,
+    PageDraft,
+    PageEditPresence,
+    PageTemplate,
+    Watch,
+)
+
+
+@admin.register(Page)
+class PageAdmin(SimpleHistoryAdmin):
+    """Page history (versions) opens from each page's "History" button; edits here write a version too."""
+
+    list_display = ["title", "space", "version", "last_edited_by", "last_edited_at"]
+    list_select_related = ["space", "last_edited_by"]
+    search_fields = ["title", "slug"]
+    raw_id_fields = ["item", "space", "parent", "created_by", "last_edited_by"]
+    readonly_fields = ["body_html", "version"]
+
+
+@admin.register(PageTemplate)
+class PageTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "space"]
+    list_select_related = ["space"]
+    search_fields = ["name"]
+    raw_id_fields = ["space"]
+
+
+@admin.register(PageDraft)
+class PageDraftAdmin(admin.ModelAdmin):
+    list_display = ["user", "page", "space", "updated_at"]
+    list_select_related = ["user", "page", "space"]
+    raw_id_fields = ["user", "page", "space"]
+
+
+@admin.register(PageEditPresence)
+class PageEditPresenceAdmin(admin.ModelAdmin):
+    list_display = ["page", "user", "seen_at"]
+    list_select_related = ["page", "user"]
+    raw_id_fields = ["page", "user"]
+
+
+class FileVersionInline(admin.TabularInline):
+    model = FileVersion
+    extra = 0
+    fields = ["number", "original_name", "size", "content_type", "uploaded_by", "uploaded_at"]
+    readonly_fields = fields
+
+
+@admin.register(FileAsset)
+class FileAssetAdmin(admin.ModelAdmin):
+    list_display = ["name", "space", "page", "version_count"]
+    list_select_related = ["space", "page"]
+    search_fields = ["name"]
+    raw_id_fields = ["item", "space", "page", "current_version"]
+    inlines = [FileVersionInline]
+
+
+@admin.register(FileVersion)
+class FileVersionAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "asset", "number", "size", "content_type", "uploaded_by", "uploaded_at"]
+    list_select_related = ["asset", "uploaded_by"]
+    search_fields = ["original_name", "sha256"]
+    raw_id_fields = ["asset", "uploaded_by"]
+    # The blob has no public URL (private storage); show where it is stored instead of a link.
+    exclude = ["file"]
+    readonly_fields = ["stored_as", "sha256", "size", "content_type"]
+
+    @admin.display(description=_("stored as"))
+    def stored_as(self, obj: FileVersion) -> str:
+        return obj.file.name
+
+
+@admin.register(Comment)
+class CommentAdmin(SimpleHistoryAdmin):
+    list_display = ["pk", "target", "author", "created_at", "edited_at"]
+    list_select_related = ["target", "author"]
+    search_fields = ["body"]
+    raw_id_fields = ["item", "target", "parent", "author"]
+    readonly_fields = ["body_html"]
+
+
+@admin.register(Watch)
+class WatchAdmin(admin.ModelAdmin):
+    list_display = ["user", "item", "space", "created_at"]
+    list_select_related = ["user", "item", "space"]
+    raw_id_fields = ["user", "item", "space"]

@@ -1,0 +1,1064 @@
+"""``python manage.py seed_demo``: a realistic demo platform, built through the services.
+
+Idempotent: every person is looked up by e-mail, every community and space by slug, and every membership,
+request, invitation, ban and grant is looked for before it is made, so running it again changes nothing.
+Everything runs in one transaction; e-mails the services send (invitations, decisions) go to the in-memory
+backend while seeding so the console shows only the summary of demo logins.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Permission
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from analytics.models import ActivityEvent
+from communities import permissions as community_permissions
+from communities import services as community_services
+from communities.models import Community, CommunityMembership, CommunityRole, IntroAnswer, Onboarding
+from members.models import Expertise, OrganisationType
+from spaces import permissions as space_permissions
+from spaces import services as space_services
+from spaces.models import (
+    Invitation,
+    JoinRequest,
+    Space,
+    SpaceBan,
+    SpaceMembership,
+    SpaceRole,
+    SpaceUserObjectPermission,
+    Visibility,
+)
+
+DEMO_PASSWORD = "demo-pass-2026"
+
+VIEWER, EDITOR, MODERATOR, ADMIN = SpaceRole.VIEWER, SpaceRole.EDITOR, SpaceRole.MODERATOR, SpaceRole.ADMIN
+OPEN, PRIVATE, CLOSED = Visibility.OPEN, Visibility.PRIVATE, Visibility.CLOSED
+
+
+# --- People ---------------------------------------------------------------------------------------------
+@dataclass
+class Person:
+    key: str
+    email: str
+    name: str
+    organisation: str
+    organisation_type: str
+    country: str
+    time_zone: str
+    job_title: str
+    bio: str
+    expertise: list[str]
+    demo: str  # what this login shows in the demo (printed in the summary)
+    is_staff: bool = False
+    analyst: bool = False
+
+
+NSO, DEV, ACADEMIA, OTHER = (
+    OrganisationType.NSO,
+    OrganisationType.DEV_PARTNER,
+    OrganisationType.ACADEMIA,
+    OrganisationType.OTHER,
+)
+
+PEOPLE = [
+    Person(
+        key="admin",
+        email="admin@example.org",
+        name="Site Administrator",
+        organisation="UN ESCAP Statistics Division",
+        organisation_type=DEV,
+        country="Thailand",
+        time_zone="Asia/Bangkok",
+        job_title="Platform administrator",
+        bio="Runs the platform for the secretariat: creates communities and helps their admins.",
+        expertise=["Community management"],
+        demo="site staff (superuser; Django admin at /admin/)",
+        is_staff=True,
+    ),
+    Person(
+        key="analyst",
+        email="analyst@example.org",
+        name="Chayanee Srisuk",
+        organisation="UN ESCAP Statistics Division",
+        organisation_type=DEV,
+        country="Thailand",
+        time_zone="Asia/Bangkok",
+        job_title="Statistician, Monitoring and Evaluation",
+        bio="Follows engagement across the communities of practice and reports to the secretariat's bureau.",
+        expertise=["Monitoring and evaluation", "Data visualisation"],
+        demo="secretariat analyst (members.view_analytics, not staff)",
+        analyst=True,
+    ),
+    Person(
+        key="siti",
+        email="siti.rahmawati@example.org",
+        name="Siti Rahmawati",
+        organisation="Statistics Indonesia (BPS)",
+        organisation_type=NSO,
+        country="Indonesia",
+        time_zone="Asia/Jakarta",
+        job_title="Director of Statistical Methodology",
+        bio="Leads BPS work on linking tax, civil registration and business register data for statistics.",
+        expertise=["Record linkage", "Administrative data", "Statistical business registers"],
+        demo="community admin of Data Integration (admin of its spaces)",
+    ),
+    Person(
+        key="agus",
+        email="agus.wibowo@example.org",
+        name="Agus Wibowo",
+        organisation="Statistics Indonesia (BPS)",
+        organisation_type=NSO,
+        country="Indonesia",
+        time_zone="Asia/Jakarta",
+        job_title="Statistician, Integration of Administrative Data",
+        bio="Builds the pipelines that bring ministry registers into the BPS data warehouse.",
+        expertise=["Data engineering", "Privacy-preserving record linkage"],
+        demo="moderator of Administrative data sources (Data Integration)",
+    ),
+    Person(
+        key="maria",
+        email="maria.santos@example.org",
+        name="Maria Santos",
+        organisation="Philippine Statistics Authority",
+        organisation_type=NSO,
+        country="Philippines",
+        time_zone="Asia/Manila",
+        job_title="Chief Statistical Specialist, Census Planning",
+        bio="Coordinated field operations for the 2020 Census of Population and Housing; now plans the next.",
+        expertise=["Population census", "CAPI", "Geospatial statistics"],
+        demo="community admin of Population Census Innovation",
+    ),
+    Person(
+        key="ramon",
+        email="ramon.delacruz@example.org",
+        name="Ramon dela Cruz",
+        organisation="Philippine Statistics Authority",
+        organisation_type=NSO,
+        country="Philippines",
+        time_zone="Asia/Manila",
+        job_title="Information Technology Officer, PhilSys Registry",
+        bio="Works on using the national ID register (PhilSys) as a frame for statistics.",
+        expertise=["Population registers", "Data engineering"],
+        demo="moderator of Record linkage help desk; focal point (Philippines) in Data Integration",
+    ),
+    Person(
+        key="mereoni",
+        email="mereoni.tuivaga@example.org",
+        name="Mereoni Tuivaga",
+        organisation="Bureau of Statistics Fiji",
+        organisation_type=NSO,
+        country="Fiji",
+        time_zone="Pacific/Fiji",
+        job_title="Principal Statistician, Economic and Environment Statistics",
+        bio="Compiled Fiji's post-disaster damage statistics after TC Winston and TC Yasa.",
+        expertise=["Disaster-related statistics", "Environment statistics"],
+        demo=(
+            "community moderator of Disaster-related Statistics; admin of Task team on disaster loss accounts"
+        ),
+    ),
+    Person(
+        key="emma",
+        email="emma.whitfield@example.org",
+        name="Emma Whitfield",
+        organisation="Australian Bureau of Statistics",
+        organisation_type=NSO,
+        country="Australia",
+        time_zone="Australia/Canberra",
+        job_title="Director, Data Integration Partnerships",
+        bio="Works on the Person Level Integrated Data Asset (PLIDA) and the Five Safes framework.",
+        expertise=["Record linkage", "Data governance", "Statistical disclosure control"],
+        demo="community moderator of Data Integration; admin of Task team on data linkage",
+    ),
+    Person(
+        key="jiyeon",
+        email="jiyeon.park@example.org",
+        name="Ji-yeon Park",
+        organisation="Statistics Korea",
+        organisation_type=NSO,
+        country="Republic of Korea",
+        time_zone="Asia/Seoul",
+        job_title="Deputy Director, Register-based Census Division",
+        bio="Part of the team that moved Korea to a register-based census in 2015.",
+        expertise=["Register-based census", "Administrative data"],
+        demo="admin of Register-based census working group; focal point (Korea) in Data Integration",
+    ),
+    Person(
+        key="baterdene",
+        email="baterdene.ganbold@example.org",
+        name="Bat-Erdene Ganbold",
+        organisation="National Statistics Office of Mongolia",
+        organisation_type=NSO,
+        country="Mongolia",
+        time_zone="Asia/Ulaanbaatar",
+        job_title="Head of Population and Housing Census Division",
+        bio="Led census cartography and the tablet-based enumeration of the 2020 census in Mongolia.",
+        expertise=["Population census", "Geospatial statistics"],
+        demo="community moderator of Population Census Innovation; admin of Expert Group Bureau",
+    ),
+    Person(
+        key="farhana",
+        email="farhana.rahman@example.org",
+        name="Farhana Rahman",
+        organisation="Bangladesh Bureau of Statistics",
+        organisation_type=NSO,
+        country="Bangladesh",
+        time_zone="Asia/Dhaka",
+        job_title="Deputy Director, Environment, Climate Change and Disaster Statistics",
+        bio="Manages the Bangladesh Disaster-related Statistics survey and the Sendai Framework reporting.",
+        expertise=["Disaster-related statistics", "Household surveys"],
+        demo="community admin of Disaster-related Statistics",
+    ),
+    Person(
+        key="priya",
+        email="priya.nair@example.org",
+        name="Priya Nair",
+        organisation="National Statistics Office India (MoSPI)",
+        organisation_type=NSO,
+        country="India",
+        time_zone="Asia/Kolkata",
+        job_title="Deputy Director General, Data Informatics and Innovation",
+        bio="Explores satellite and mobile data for official statistics at MoSPI.",
+        expertise=["Big data", "Machine learning"],
+        demo="viewer in Good practices library and Task team on data linkage (Data Integration)",
+    ),
+    Person(
+        key="sabin",
+        email="sabin.shrestha@example.org",
+        name="Sabin Shrestha",
+        organisation="National Statistics Office, Nepal",
+        organisation_type=NSO,
+        country="Nepal",
+        time_zone="Asia/Kathmandu",
+        job_title="Statistics Officer, Census Section",
+        bio="Worked on processing and small-area outputs of the 2021 National Population and Housing Census.",
+        expertise=["Population census", "Small area estimation"],
+        demo=(
+            "viewer in Register-based census working group; "
+            "focal point (Nepal) in Population Census Innovation"
+        ),
+    ),
+    Person(
+        key="losaline",
+        email="losaline.taufa@example.org",
+        name="Losaline Taufa",
+        organisation="Pacific Community (SPC)",
+        organisation_type=DEV,
+        country="New Caledonia",
+        time_zone="Pacific/Noumea",
+        job_title="Census and Survey Statistician, Statistics for Development Division",
+        bio="Supports Pacific Island statistics offices with census and survey operations.",
+        expertise=["Population census", "CAPI", "Disaster-related statistics"],
+        demo="moderator of Administrative data for census; editor in Expert Group Bureau",
+    ),
+    Person(
+        key="lan",
+        email="nguyen.thilan@example.org",
+        name="Nguyen Thi Lan",
+        organisation="UNFPA Asia-Pacific Regional Office",
+        organisation_type=DEV,
+        country="Thailand",
+        time_zone="Asia/Bangkok",
+        job_title="Population Data Specialist",
+        bio="Advises countries in the region on census methodology and the use of census data for planning.",
+        expertise=["Population census", "Demographic analysis"],
+        demo="editor in Expert Group Bureau and Census good practices library",
+    ),
+    Person(
+        key="helen",
+        email="helen.matthews@example.org",
+        name="Helen Matthews",
+        organisation="Australian National University",
+        organisation_type=ACADEMIA,
+        country="Australia",
+        time_zone="Australia/Canberra",
+        job_title="Associate Professor, School of Demography",
+        bio="Researches the quality of administrative population estimates.",
+        expertise=["Demographic analysis", "Small area estimation"],
+        demo="outside reviewer: viewer of Register-based census working group by a grant, in no community",
+    ),
+    Person(
+        key="aroha",
+        email="aroha.ngata@example.org",
+        name="Aroha Ngata",
+        organisation="Stats NZ",
+        organisation_type=NSO,
+        country="New Zealand",
+        time_zone="Pacific/Auckland",
+        job_title="Senior Methodologist, Administrative Population Census",
+        bio="Works on the administrative population census and coverage adjustment at Stats NZ.",
+        expertise=["Register-based census", "Record linkage"],
+        demo="moderator of Task team on data linkage; pending invitation to Expert Group Bureau",
+    ),
+    Person(
+        key="jeanpierre",
+        email="jeanpierre.kalsakau@example.org",
+        name="Jean-Pierre Kalsakau",
+        organisation="Vanuatu Bureau of Statistics",
+        organisation_type=NSO,
+        country="Vanuatu",
+        time_zone="Pacific/Efate",
+        job_title="Senior Statistician",
+        bio="Compiled damage and loss statistics after TC Pam and the 2023 twin cyclones.",
+        expertise=["Disaster-related statistics", "Household surveys"],
+        demo=(
+            "editor in Disaster statistics forum; "
+            "pending join request to Sendai Framework indicator reporting"
+        ),
+    ),
+    Person(
+        key="faamanu",
+        email="faamanu.leota@example.org",
+        name="Faamanu Leota",
+        organisation="Samoa Bureau of Statistics",
+        organisation_type=NSO,
+        country="Samoa",
+        time_zone="Pacific/Apia",
+        job_title="Principal Officer, Census and Surveys",
+        bio="Preparing the next Samoa Population and Housing Census with tablet-based enumeration.",
+        expertise=["Population census", "CAPI"],
+        demo="viewer in Expert Group Bureau; pending join request to Administrative data for census",
+    ),
+    Person(
+        key="duc",
+        email="tran.minhduc@example.org",
+        name="Tran Minh Duc",
+        organisation="General Statistics Office of Viet Nam",
+        organisation_type=NSO,
+        country="Viet Nam",
+        time_zone="Asia/Ho_Chi_Minh",
+        job_title="Deputy Head, Data Integration Division",
+        bio="Works on the national population database and its use for statistics.",
+        expertise=["Administrative data", "Data engineering"],
+        demo="viewer in Good practices library; pending join request to Administrative data sources",
+    ),
+    Person(
+        key="nuwan",
+        email="nuwan.perera@example.org",
+        name="Nuwan Perera",
+        organisation="Department of Census and Statistics, Sri Lanka",
+        organisation_type=NSO,
+        country="Sri Lanka",
+        time_zone="Asia/Colombo",
+        job_title="Statistician, Population Census Division",
+        bio="Preparing the census cartography for Sri Lanka's next census.",
+        expertise=["Population census", "Geospatial statistics"],
+        demo="outsider with a pending join request (Administrative data for census), in no space yet",
+    ),
+    Person(
+        key="mark",
+        email="mark.dawson@example.org",
+        name="Mark Dawson",
+        organisation="DataVista Analytics Pte Ltd",
+        organisation_type=OTHER,
+        country="Singapore",
+        time_zone="Asia/Singapore",
+        job_title="Business Development Manager",
+        bio="Sells dashboard software to government agencies.",
+        expertise=["Data visualisation"],
+        demo=(
+            "banned from Disaster statistics forum; "
+            "his join request to Sendai Framework indicator reporting was declined"
+        ),
+    ),
+]
+
+# Invitation to an address with no account: the person signs up with it to accept.
+NO_ACCOUNT_INVITEE = (
+    "kenji.tanaka@example.org",
+    "no account; pending invitation to Task team on data linkage",
+)
+
+
+# --- Communities, spaces and who is where -----------------------------------------------------------------
+@dataclass
+class SpacePlan:
+    slug: str
+    name: str
+    visibility: str
+    default_role: int
+    description: str
+    members: list[tuple[str, int]] = field(default_factory=list)  # (person key, final role)
+    pending_requests: list[tuple[str, str]] = field(default_factory=list)  # (person key, message)
+    declined_requests: list[tuple[str, str, str]] = field(default_factory=list)  # (key, message, response)
+    pending_invitations: list[tuple[str, int, str]] = field(default_factory=list)  # (e-mail, role, message)
+    bans: list[tuple[str, str]] = field(default_factory=list)  # (person key, reason)
+    grants: list[tuple[str, int]] = field(default_factory=list)  # (person key, role), outside reviewers
+    archived: bool = False
+
+
+@dataclass
+class CommunityPlan:
+    slug: str
+    name: str
+    description: str
+    guidelines: str
+    questions: list[str]
+    admins: list[str]
+    moderators: list[str]
+    focal_points: list[str]
+    spaces: list[SpacePlan]
+    answers: dict[str, tuple[str, ...]]  # person key -> one answer per question
+
+
+COMMON_GUIDELINES = """\
+- Be respectful and constructive: we are colleagues from many offices, languages and traditions.
+- Do not post confidential microdata or anything that could identify a person or business.
+- Say which office you speak for, and when you speak only for yourself.
+- Share sources and documents you may share publicly; mark drafts as drafts.
+- Flag problems to the moderators rather than arguing in threads.
+"""
+
+COMMUNITIES = [
+    CommunityPlan(
+        slug="data-integration",
+        name="Data Integration",
+        description=(
+            "Practitioners from national statistics offices in Asia and the Pacific sharing methods, tools "
+            "and governance arrangements for integrating administrative, survey and new data sources for "
+            "official statistics."
+        ),
+        guidelines=COMMON_GUIDELINES
+        + "- Describe linkage methods in enough detail that another office could reproduce them.\n",
+        questions=[
+            "What do you want to get out of this community?",
+            "Which data sources does your office integrate, or plan to?",
+        ],
+        admins=["siti"],
+        moderators=["emma"],
+        focal_points=["ramon", "jiyeon"],
+        spaces=[
+            SpacePlan(
+                "good-practices",
+                "Good practices library",
+                OPEN,
+                VIEWER,
+                "Curated case studies, guidelines and code from offices that have integrated administrative "
+                "data into regular production. Editors maintain the library; everyone can read it.",
+                members=[
+                    ("emma", MODERATOR),
+                    ("agus", EDITOR),
+                    ("jiyeon", EDITOR),
+                    ("ramon", VIEWER),
+                    ("duc", VIEWER),
+                    ("priya", VIEWER),
+                ],
+            ),
+            SpacePlan(
+                "linkage-help-desk",
+                "Record linkage help desk",
+                OPEN,
+                EDITOR,
+                "Ask and answer practical questions about deterministic and probabilistic record linkage, "
+                "blocking, clerical review and linkage quality.",
+                members=[
+                    ("ramon", MODERATOR),
+                    ("agus", EDITOR),
+                    ("duc", EDITOR),
+                    ("aroha", EDITOR),
+                    ("priya", EDITOR),
+                ],
+            ),
+            SpacePlan(
+                "admin-data-sources",
+                "Administrative data sources",
+                PRIVATE,
+                EDITOR,
+                "Inventory of the administrative sources offices use (tax, civil registration, social "
+                "protection, education), with access agreements and quality notes not for publication.",
+                members=[("agus", MODERATOR), ("jiyeon", EDITOR), ("ramon", EDITOR), ("aroha", VIEWER)],
+                pending_requests=[
+                    (
+                        "duc",
+                        "GSO is building its data integration division and would like to learn how other "
+                        "offices negotiated access to tax and social insurance data.",
+                    )
+                ],
+            ),
+            SpacePlan(
+                "linkage-task-team",
+                "Task team on data linkage",
+                CLOSED,
+                EDITOR,
+                "Working group drafting the regional guidelines on privacy-preserving record linkage "
+                "(draft for the 2026 session of the Committee on Statistics).",
+                members=[
+                    ("emma", ADMIN),
+                    ("aroha", MODERATOR),
+                    ("agus", EDITOR),
+                    ("jiyeon", EDITOR),
+                    ("priya", VIEWER),
+                ],
+                pending_invitations=[
+                    (
+                        NO_ACCOUNT_INVITEE[0],
+                        EDITOR,
+                        "Kenji, the task team would value the Statistics Bureau of Japan's experience with "
+                        "the linked employer-employee data. Please join us for the drafting.",
+                    )
+                ],
+            ),
+            SpacePlan(
+                "mobile-data-pilot",
+                "Pilot: mobile phone data for tourism statistics (2023)",
+                OPEN,
+                EDITOR,
+                "Notes and outputs of the 2023 pilot on mobile network operator data for domestic tourism "
+                "statistics. The pilot has ended; this space is kept for reference.",
+                members=[("priya", EDITOR), ("duc", EDITOR), ("agus", VIEWER)],
+                archived=True,
+            ),
+        ],
+        answers={
+            "siti": (
+                "Peer review of our linkage methods and a place to publish what works.",
+                "Tax records, civil registration, the business register and village administrative data.",
+            ),
+            "emma": (
+                "Sharing what the ABS learned building PLIDA, and learning from offices at other stages.",
+                "Tax, social security, health, education and census data in the PLIDA asset.",
+            ),
+            "agus": (
+                "Practical tips on building linkage pipelines that run every month, not once.",
+                "Ministry of Home Affairs population register and tax data, for now.",
+            ),
+            "jiyeon": (
+                "Comparing register-based methods with offices starting the same journey.",
+                "Resident registration, building registers, tax and social insurance records.",
+            ),
+            "ramon": (
+                "Learning how to use the PhilSys register as a sampling frame and a linkage key.",
+                "PhilSys, civil registration and the business permits of local governments.",
+            ),
+            "duc": (
+                "Examples of legal agreements for access to ministry data.",
+                "The national population database; we plan to add social insurance data next year.",
+            ),
+            "priya": (
+                "Ideas for combining new data sources with surveys.",
+                "GST returns, Aadhaar-seeded scheme data and, experimentally, satellite imagery.",
+            ),
+            "aroha": (
+                "Sharing coverage-adjustment methods and hearing how others evaluate linkage error.",
+                "The Integrated Data Infrastructure: tax, benefits, health, education and border movements.",
+            ),
+        },
+    ),
+    CommunityPlan(
+        slug="census-innovation",
+        name="Population Census Innovation",
+        description=(
+            "For census managers and methodologists preparing the 2030 round: combined and register-based "
+            "approaches, digital data collection, geospatial frames and keeping costs down."
+        ),
+        guidelines=COMMON_GUIDELINES
+        + "- Census operational plans shared here stay in this community unless their office agrees.\n",
+        questions=[
+            "What do you want to get out of this community?",
+            "When is your next census, and which approach are you considering (traditional, combined, "
+            "register-based)?",
+        ],
+        admins=["maria"],
+        moderators=["baterdene"],
+        focal_points=["baterdene", "sabin"],
+        spaces=[
+            SpacePlan(
+                "good-practices",
+                "Census good practices library",
+                OPEN,
+                VIEWER,
+                "Reports, questionnaires and evaluation studies from recent censuses in the region.",
+                members=[
+                    ("lan", EDITOR),
+                    ("losaline", EDITOR),
+                    ("sabin", VIEWER),
+                    ("faamanu", VIEWER),
+                    ("jiyeon", VIEWER),
+                    ("ramon", VIEWER),
+                ],
+            ),
+            SpacePlan(
+                "admin-data-for-census",
+                "Administrative data for census",
+                PRIVATE,
+                EDITOR,
+                "Offices assessing administrative sources to replace or complement census enumeration: "
+                "coverage studies, linkage results, legal frameworks.",
+                members=[
+                    ("losaline", MODERATOR),
+                    ("jiyeon", EDITOR),
+                    ("aroha", EDITOR),
+                    ("sabin", EDITOR),
+                    ("ramon", VIEWER),
+                ],
+                pending_requests=[
+                    (
+                        "nuwan",
+                        "DCS Sri Lanka is assessing whether the electoral register can support the next "
+                        "census. I would like to follow the coverage studies here.",
+                    ),
+                    (
+                        "faamanu",
+                        "Samoa is considering using the civil registration and national ID data for "
+                        "the 2026 census listing; we would like to learn from others.",
+                    ),
+                ],
+            ),
+            SpacePlan(
+                "register-based-census",
+                "Register-based census working group",
+                CLOSED,
+                EDITOR,
+                "Working group preparing a regional guide on moving from a traditional to a register-based "
+                "census.",
+                members=[("jiyeon", ADMIN), ("aroha", MODERATOR), ("emma", EDITOR), ("sabin", VIEWER)],
+                grants=[("helen", VIEWER)],
+            ),
+            SpacePlan(
+                "expert-group-bureau",
+                "Expert Group Bureau",
+                CLOSED,
+                VIEWER,
+                "The bureau of the Expert Group on Population and Housing Censuses: agendas, work plan and "
+                "drafts for the plenary.",
+                members=[("baterdene", ADMIN), ("lan", EDITOR), ("losaline", EDITOR), ("faamanu", VIEWER)],
+                pending_invitations=[
+                    (
+                        "aroha.ngata@example.org",
+                        EDITOR,
+                        "Aroha, the bureau would like Stats NZ to lead the session on admin-based censuses.",
+                    )
+                ],
+            ),
+        ],
+        answers={
+            "maria": (
+                "A regional view of what is working in census digitalisation.",
+                "2030, traditional with CAPI; we are studying a combined approach using PhilSys.",
+            ),
+            "baterdene": (
+                "Exchanging experience with tablets and GIS-based enumeration areas.",
+                "2030; traditional, with an online self-response option.",
+            ),
+            "lan": (
+                "Helping countries connect and finding where UNFPA support is most useful.",
+                "UNFPA supports several 2030-round censuses in the region; approaches vary by country.",
+            ),
+            "losaline": (
+                "Bringing Pacific experience into regional discussions.",
+                "SPC supports about a dozen Pacific censuses between 2026 and 2031, mostly traditional.",
+            ),
+            "sabin": (
+                "Learning about small-area outputs and post-enumeration surveys.",
+                "2031; traditional, with more use of administrative data for the frame.",
+            ),
+            "faamanu": (
+                "Advice on tablet procurement and training enumerators.",
+                "2026; traditional with tablets, considering national ID data for the listing.",
+            ),
+            "jiyeon": (
+                "Sharing Korea's register-based census experience.",
+                "Korea produces a register-based census every year, with a sample survey every five.",
+            ),
+            "ramon": (
+                "Understanding how a population register can support the census.",
+                "PSA's 2030 census; we are testing PhilSys as a frame.",
+            ),
+            "aroha": (
+                "Comparing notes on administrative censuses and coverage adjustment.",
+                "New Zealand is moving to an administrative census from 2030.",
+            ),
+            "emma": (
+                "Learning how other offices use integrated data in the census.",
+                "2026, traditional with a strong online response; integrated data used for quality.",
+            ),
+            "nuwan": (
+                "Learning from offices that use registers for the census frame.",
+                "Sri Lanka's next census is planned for 2032; traditional, with a GIS-based frame.",
+            ),
+        },
+    ),
+    CommunityPlan(
+        slug="disaster-statistics",
+        name="Disaster-related Statistics",
+        description=(
+            "National statistics offices, disaster management agencies and partners producing statistics on "
+            "hazards, exposure, damage and losses, in line with the Disaster-related Statistics Framework "
+            "and the Sendai Framework indicators."
+        ),
+        guidelines=COMMON_GUIDELINES
+        + "- During an active emergency, keep threads factual and point to official sources.\n",
+        questions=[
+            "What do you want to get out of this community?",
+            "Which hazards matter most for your country or region?",
+        ],
+        admins=["farhana"],
+        moderators=["mereoni"],
+        focal_points=["mereoni", "jeanpierre"],
+        spaces=[
+            SpacePlan(
+                "forum",
+                "Disaster statistics forum",
+                OPEN,
+                EDITOR,
+                "Open discussion on measuring disasters: damage and loss, affected population and the "
+                "basic range of disaster-related statistics.",
+                members=[
+                    ("mereoni", MODERATOR),
+                    ("jeanpierre", EDITOR),
+                    ("losaline", EDITOR),
+                    ("lan", EDITOR),
+                    ("priya", VIEWER),
+                    ("mark", EDITOR),
+                ],
+                bans=[
+                    ("mark", "Repeated unsolicited advertising of commercial software after two warnings.")
+                ],
+            ),
+            SpacePlan(
+                "sendai-reporting",
+                "Sendai Framework indicator reporting",
+                PRIVATE,
+                VIEWER,
+                "Offices reporting Sendai Framework indicators compare methods, data sources and the "
+                "validation of their submissions.",
+                members=[("losaline", EDITOR), ("priya", VIEWER), ("duc", VIEWER)],
+                pending_requests=[
+                    (
+                        "jeanpierre",
+                        "Our bureau takes over Sendai reporting from the NDMO (Vanuatu) this year.",
+                    )
+                ],
+                declined_requests=[
+                    (
+                        "mark",
+                        "We would like to present our dashboard product for Sendai reporting.",
+                        "This space is for offices that report the Sendai indicators; the open forum is the "
+                        "place for general discussion.",
+                    )
+                ],
+            ),
+            SpacePlan(
+                "loss-task-team",
+                "Task team on disaster loss accounts",
+                CLOSED,
+                EDITOR,
+                "Task team testing damage and loss accounts linked to the national accounts in three pilot "
+                "countries.",
+                members=[("mereoni", ADMIN), ("losaline", EDITOR), ("jeanpierre", EDITOR), ("lan", VIEWER)],
+            ),
+        ],
+        answers={
+            "farhana": (
+                "A regional network to compare disaster statistics methods.",
+                "Floods, cyclones and riverbank erosion.",
+            ),
+            "mereoni": (
+                "Practical help for small offices that must produce statistics right after a disaster.",
+                "Tropical cyclones, flooding and sea-level rise.",
+            ),
+            "jeanpierre": (
+                "Templates for rapid damage assessments we can reuse.",
+                "Cyclones, volcanic eruptions and earthquakes.",
+            ),
+            "losaline": (
+                "Bringing Pacific offices into regional methods work.",
+                "Cyclones, tsunamis and drought across the Pacific Islands.",
+            ),
+            "lan": (
+                "Making sure population data is used in preparedness and response.",
+                "Climate-related hazards affecting vulnerable populations across the region.",
+            ),
+            "priya": (
+                "Learning how remote sensing is used to estimate damage.",
+                "Floods, cyclones, heatwaves and earthquakes.",
+            ),
+            "duc": (
+                "Understanding how to report Sendai indicators from administrative records.",
+                "Typhoons, floods and landslides.",
+            ),
+            "mark": ("Meeting potential clients for our dashboards.", "All of them."),
+        },
+    ),
+]
+
+
+def _participants(plan: CommunityPlan) -> list[str]:
+    """Everyone who joins, asks to join or is named in the community: they are onboarded first."""
+    keys: list[str] = [*plan.admins, *plan.moderators]
+    for space in plan.spaces:
+        keys += [key for key, _role in space.members]
+        keys += [key for key, _message in space.pending_requests]
+        keys += [key for key, _message, _response in space.declined_requests]
+    return list(dict.fromkeys(keys))
+
+
+# --- The seeding itself -------------------------------------------------------------------------------------
+def _forget(*users) -> None:
+    """Drop the per-request caches of roles, as a new request would (the seed acts as many requests)."""
+    space_permissions.forget_access_context(*users)
+    community_permissions.forget_community_roles(*users)
+
+
+@contextmanager
+def _quiet(*logger_names: str):
+    """Celery (eager) logs each task it runs and kombu warns about the in-memory broker: not while seeding."""
+    loggers = [logging.getLogger(name) for name in logger_names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+COUNTED = {
+    "users": get_user_model(),
+    "communities": Community,
+    "community memberships": CommunityMembership,
+    "onboardings": Onboarding,
+    "intro answers": IntroAnswer,
+    "spaces": Space,
+    "space memberships": SpaceMembership,
+    "join requests": JoinRequest,
+    "invitations": Invitation,
+    "bans": SpaceBan,
+    "individual grants": SpaceUserObjectPermission,
+    "activity events": ActivityEvent,
+}
+
+
+class Seeder:
+    def __init__(self) -> None:
+        self.User = get_user_model()
+        self.people: dict[str, object] = {}
+        self.staff = None
+        self._password_hash = ""
+
+    @property
+    def password_hash(self) -> str:
+        """Hashed once and shared: hashing a password per account would make the seed take seconds longer."""
+        if not self._password_hash:
+            self._password_hash = make_password(DEMO_PASSWORD)
+        return self._password_hash
+
+    def run(self) -> None:
+        for person in PEOPLE:
+            self.people[person.key] = self.ensure_person(person)
+        self.staff = self.people["admin"]
+        for plan in COMMUNITIES:
+            self.seed_community(plan)
+
+    # People
+    def ensure_person(self, person: Person):
+        user = self.User.objects.filter(email__iexact=person.email).first()
+        if user is None:
+            user = self.User.objects.create_user(email=person.email, password=None, display_name=person.name)
+            first, _sep, last = person.name.partition(" ")
+            user.first_name, user.last_name = first, last
+            user.password = self.password_hash
+            user.save(update_fields=["first_name", "last_name", "password"])
+            profile = user.profile
+            profile.organisation = person.organisation
+            profile.organisation_type = person.organisation_type
+            profile.country = person.country
+            profile.job_title = person.job_title
+            profile.bio = person.bio
+            profile.time_zone = person.time_zone
+            profile.save()
+            profile.expertise.set(
+                [Expertise.objects.get_or_create(name=name)[0] for name in person.expertise]
+            )
+        if person.is_staff and not (user.is_staff and user.is_superuser):
+            user.is_staff = user.is_superuser = True
+            user.save(update_fields=["is_staff", "is_superuser"])
+        if person.analyst and not user.user_permissions.filter(codename="view_analytics").exists():
+            user.user_permissions.add(
+                Permission.objects.get(content_type__app_label="members", codename="view_analytics")
+            )
+        address = EmailAddress.objects.filter(user=user, email__iexact=user.email).first()
+        if address is None:
+            EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        elif not (address.verified and address.primary):
+            address.verified = address.primary = True
+            address.save(update_fields=["verified", "primary"])
+        return user
+
+    # Communities
+    def seed_community(self, plan: CommunityPlan) -> None:
+        community = Community.objects.filter(slug__iexact=plan.slug).first()
+        if community is None:
+            community = community_services.community_create(
+                actor=self.staff,
+                name=plan.name,
+                slug=plan.slug,
+                description=plan.description,
+                guidelines=plan.guidelines,
+                time_zone="Asia/Bangkok",
+                intro_questions=plan.questions,
+            )
+        for key in _participants(plan):
+            self.ensure_onboarding(community, key, plan.answers[key])
+        for keys, role in ((plan.admins, CommunityRole.ADMIN), (plan.moderators, CommunityRole.MODERATOR)):
+            for key in keys:
+                user = self.people[key]
+                membership = CommunityMembership.objects.filter(community=community, user=user).first()
+                if membership is None or membership.role == CommunityRole.MEMBER:
+                    _forget(self.staff, user)
+                    community_services.community_role_set(
+                        actor=self.staff, community=community, user=user, role=role
+                    )
+        space_admin = self.people[plan.admins[0]]
+        for space_plan in plan.spaces:
+            self.seed_space(community, space_admin, space_plan)
+        for key in plan.focal_points:
+            user = self.people[key]
+            membership = CommunityMembership.objects.filter(community=community, user=user).first()
+            if membership is not None and not membership.is_focal_point:
+                _forget(space_admin)
+                community_services.focal_point_set(
+                    actor=space_admin, community=community, user=user, is_focal_point=True
+                )
+
+    def ensure_onboarding(self, community: Community, key: str, answers: tuple[str, ...]) -> None:
+        user = self.people[key]
+        if community_services.onboarding_complete(user=user, community=community):
+            return
+        questions = list(community.intro_questions.all())
+        by_question = {
+            question.pk: answers[i] if i < len(answers) else "Looking forward to learning from colleagues."
+            for i, question in enumerate(questions)
+        }
+        community_services.onboarding_submit(
+            actor=user, community=community, accept_guidelines=True, answers=by_question
+        )
+
+    # Spaces
+    def seed_space(self, community: Community, admin, plan: SpacePlan) -> None:
+        space = Space.objects.filter(community=community, slug__iexact=plan.slug).first()
+        if space is None:
+            _forget(admin)
+            space = space_services.space_create(
+                actor=admin,
+                community=community,
+                name=plan.name,
+                slug=plan.slug,
+                description=plan.description,
+                visibility=plan.visibility,
+                default_role=plan.default_role,
+            )
+        for key, role in plan.members:
+            self.ensure_member(space, admin, self.people[key], role)
+        for key, message in plan.pending_requests:
+            user = self.people[key]
+            if not self._has_history(space, user):
+                _forget(user)
+                space_services.join_request_create(actor=user, space=space, message=message)
+        for key, message, response in plan.declined_requests:
+            user = self.people[key]
+            if not self._has_history(space, user):
+                _forget(user, admin)
+                request = space_services.join_request_create(actor=user, space=space, message=message)
+                space_services.join_request_decline(actor=admin, join_request=request, message=response)
+        for email, role, message in plan.pending_invitations:
+            if not Invitation.objects.filter(space=space, email__iexact=email).exists():
+                _forget(admin)
+                space_services.invitation_create(
+                    actor=admin, space=space, recipient=email, role=role, message=message
+                )
+        for key, reason in plan.bans:
+            user = self.people[key]
+            if not SpaceBan.objects.filter(space=space, user=user).exists():
+                _forget(admin, user)
+                space_services.member_ban(actor=admin, space=space, user=user, reason=reason)
+        for key, role in plan.grants:
+            user = self.people[key]
+            if not SpaceUserObjectPermission.objects.filter(content_object=space, user=user).exists():
+                _forget(admin, user)
+                space_services.space_grant_role(actor=admin, space=space, user=user, role=role)
+        if plan.archived and not space.is_archived:
+            _forget(admin)
+            space_services.space_set_archived(actor=admin, space=space, archived=True)
+
+    @staticmethod
+    def _has_history(space: Space, user) -> bool:
+        """Already a member, banned, or asked before (whatever the answer): leave them be."""
+        return (
+            SpaceMembership.objects.filter(space=space, user=user).exists()
+            or SpaceBan.objects.filter(space=space, user=user).exists()
+            or JoinRequest.objects.filter(space=space, user=user).exists()
+        )
+
+    def ensure_member(self, space: Space, admin, user, role: int) -> None:
+        """Join the way the space's visibility allows, then give the planned role (only when newly joined)."""
+        if SpaceBan.objects.filter(space=space, user=user).exists():
+            return
+        if SpaceMembership.objects.filter(space=space, user=user).exists() or space.is_archived:
+            return
+        _forget(admin, user)
+        if space.visibility == Visibility.OPEN:
+            membership = space_services.space_join(actor=user, space=space)
+        elif space.visibility == Visibility.PRIVATE:
+            request = space_services.join_request_create(
+                actor=user, space=space, message=f"I would like to join {space.name} on behalf of my office."
+            )
+            membership = space_services.join_request_approve(
+                actor=admin, join_request=request, message="Welcome!"
+            )
+        else:
+            invitation = space_services.invitation_create(
+                actor=admin,
+                space=space,
+                recipient=user.email,
+                role=role,
+                message=f"Welcome to {space.name}: we would value your office's experience.",
+            )
+            _forget(user)
+            membership = space_services.invitation_accept(actor=user, token=invitation.token)
+        if membership.role != role:
+            _forget(admin, user)
+            space_services.membership_change_role(actor=admin, membership=membership, role=role)
+
+
+class Command(BaseCommand):
+    help = "Build a realistic demo platform (people, communities, spaces, roles, pending items). Idempotent."
+
+    def handle(self, *args, **options) -> None:
+        before = {label: model.objects.count() for label, model in COUNTED.items()}
+        # Invitation and decision e-mails go to memory, not the console, while seeding. The services send them
+        # after the transaction commits, so the backend is restored only once the atomic block has exited.
+        previous_backend = settings.EMAIL_BACKEND
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+        try:
+            with _quiet("celery", "celery.app.trace", "kombu", "kombu.connection"), transaction.atomic():
+                Seeder().run()
+        finally:
+            settings.EMAIL_BACKEND = previous_backend
+        created = {label: model.objects.count() - before[label] for label, model in COUNTED.items()}
+        self.print_summary(created)
+
+    def print_summary(self, created: dict[str, int]) -> None:
+        out = self.stdout
+        changes = ", ".join(f"{n} {label}" for label, n in created.items() if n)
+        out.write(
+            f"Demo data: created {changes}." if changes else "Demo data already present: nothing changed."
+        )
+        out.write("")
+        out.write(f"Demo logins (every account's password: {DEMO_PASSWORD})")
+        rows = [(person.email, person.name, person.demo) for person in PEOPLE]
+        rows.append((NO_ACCOUNT_INVITEE[0], "Kenji Tanaka", NO_ACCOUNT_INVITEE[1]))
+        widths = [max(len(row[i]) for row in [("E-mail", "Name", ""), *rows]) for i in range(2)]
+        out.write(f"{'E-mail'.ljust(widths[0])}  {'Name'.ljust(widths[1])}  What they are")
+        out.write(f"{'-' * widths[0]}  {'-' * widths[1]}  {'-' * 13}")
+        for email, name, demo in rows:
+            out.write(f"{email.ljust(widths[0])}  {name.ljust(widths[1])}  {demo}")

@@ -1,0 +1,205 @@
+"""The Django admin covers every model of our apps, and each admin page loads."""
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from guardian.admin import GuardedModelAdmin
+from guardian.shortcuts import assign_perm
+
+from analytics.models import ActivityEvent
+from communities.services import community_create, community_role_set, onboarding_submit
+from spaces.models import Item, ItemKind, Space, SpaceMembership, SpaceRole, Visibility
+from spaces.services import (
+    invitation_create,
+    join_request_create,
+    member_ban,
+    space_create,
+    space_grant_role,
+    space_join,
+)
+
+User = get_user_model()
+
+APP_LABELS = ["members", "communities", "spaces", "analytics"]
+# Version tables (simple-history) are reached through their page's or comment's "History" button.
+MODEL_LABELS = [
+    model._meta.label
+    for label in APP_LABELS
+    for model in apps.get_app_config(label).get_models()
+    if not model.__name__.startswith("Historical")
+]
+PASSWORD = "a-long-test-password-1"
+
+
+def _url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+@pytest.fixture
+def superuser(db):
+    return User.objects.create_user(
+        email="root@example.org", password=PASSWORD, display_name="Root", is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def populated(superuser):
+    """At least one row of every model of our apps, made through the services where there is one."""
+    from members.models import Expertise
+
+    member = User.objects.create_user(email="member@example.org", password=PASSWORD, display_name="Member")
+    member.profile.organisation = "Statistics Testland"
+    member.profile.country = "Testland"
+    member.profile.save()
+    member.profile.expertise.add(Expertise.objects.create(name="Record linkage"))
+    moderator = User.objects.create_user(email="mod@example.org", password=PASSWORD, display_name="Moderator")
+    pest = User.objects.create_user(email="pest@example.org", password=PASSWORD, display_name="Pest")
+    reviewer = User.objects.create_user(
+        email="reviewer@example.org", password=PASSWORD, display_name="Reviewer"
+    )
+
+    community = community_create(
+        actor=superuser,
+        name="Data Integration",
+        slug="data-integration",
+        guidelines="- Be kind.",
+        intro_questions=["Why are you here?"],
+    )
+    question = community.intro_questions.get()
+    for user in (member, pest):
+        onboarding_submit(
+            actor=user, community=community, accept_guidelines=True, answers={question.pk: "To learn."}
+        )
+    community_role_set(actor=superuser, community=community, user=moderator, role="moderator")
+    open_space = space_create(actor=superuser, community=community, name="Library", slug="library")
+    private_space = space_create(
+        actor=superuser,
+        community=community,
+        name="Admin data",
+        slug="admin-data",
+        visibility=Visibility.PRIVATE,
+    )
+    space_join(actor=member, space=open_space)
+    space_join(actor=pest, space=open_space)
+    member_ban(actor=superuser, space=open_space, user=pest, reason="Spam.")
+    join_request_create(actor=member, space=private_space, message="Please let me in.")
+    invitation_create(
+        actor=superuser, space=private_space, recipient="new@example.org", role=SpaceRole.VIEWER
+    )
+    space_grant_role(actor=superuser, space=private_space, user=reviewer, role=SpaceRole.VIEWER)
+
+    group = Group.objects.create(name="Secretariat")
+    assign_perm("spaces.hold_viewer_role", group, private_space)
+    item = Item.objects.create(
+        kind=ItemKind.PAGE, space=open_space, author=member, title="Welcome", is_restricted=True
+    )
+    assign_perm("spaces.view_restricted_item", reviewer, item)
+    assign_perm("spaces.view_restricted_item", group, item)
+    _content_rows(open_space, member)
+    assert ActivityEvent.objects.exists()
+    return {"space": private_space}
+
+
+def _content_rows(space, member) -> None:
+    """One row of each content model: a page with a draft, presence, template, file, comment and watch."""
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from spaces.models import Comment, FileAsset, FileVersion, PageDraft, PageEditPresence, PageTemplate, Watch
+    from spaces.services import page_create
+
+    page = page_create(actor=member, space=space, title="Notes", body="Hello")
+    PageDraft.objects.create(user=member, space=space, page=page, title="Notes", body="Hello again")
+    PageEditPresence.objects.create(page=page, user=member, seen_at=timezone.now())
+    PageTemplate.objects.create(space=space, name="Meeting notes", body="## Agenda")
+    file_item = Item.objects.create(kind=ItemKind.FILE, space=space, author=member, title="paper.txt")
+    asset = FileAsset.objects.create(item=file_item, space=space, name="paper.txt")
+    version = FileVersion(asset=asset, number=1, original_name="paper.txt", size=5, content_type="text/plain", sha256="0" * 64)
+    version.file.save("paper.txt", ContentFile(b"hello"), save=False)
+    version.save()
+    comment_item = Item.objects.create(kind=ItemKind.COMMENT, space=space, author=member)
+    Comment.objects.create(item=comment_item, target=page.item, body="Nice", author=member)
+    Watch.objects.create(user=member, space=space)
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+def test_every_model_of_our_apps_is_registered():
+    missing = [label for label in MODEL_LABELS if apps.get_model(label) not in admin.site._registry]
+    assert not missing, f"Not registered in the admin: {missing}"
+
+
+def test_space_admin_has_object_permissions():
+    assert isinstance(admin.site._registry[Space], GuardedModelAdmin)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("label", MODEL_LABELS)
+def test_changelist_search_and_change_view_load(label, populated, admin_client):
+    model = apps.get_model(label)
+    obj = model._default_manager.first()
+    assert obj is not None, f"The test fixture makes no {label} row: add one."
+
+    assert admin_client.get(_url(model, "changelist")).status_code == 200
+    if admin.site._registry[model].search_fields:
+        assert admin_client.get(_url(model, "changelist"), {"q": "example"}).status_code == 200
+    assert admin_client.get(_url(model, "change", obj.pk)).status_code == 200
+
+
+@pytest.mark.django_db
+def test_user_add_form_derives_the_handle_from_the_email(admin_client):
+    response = admin_client.get(_url(User, "add"))
+    assert response.status_code == 200
+    response = admin_client.post(
+        _url(User, "add"),
+        {
+            "email": "Nuwan.Perera@example.org",
+            "display_name": "Nuwan Perera",
+            "usable_password": "true",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user = User.objects.get(email__iexact="nuwan.perera@example.org")
+    assert user.username == "nuwanperera"
+    assert user.check_password(PASSWORD)
+    assert user.profile  # created by the signal; edited on the change page
+    assert admin_client.get(_url(User, "change", user.pk)).status_code == 200
+
+
+@pytest.mark.django_db
+def test_space_object_permissions_page_loads(populated, admin_client):
+    space = populated["space"]
+    assert admin_client.get(_url(Space, "permissions", space.pk)).status_code == 200
+
+
+@pytest.mark.django_db
+def test_activity_log_is_read_only(populated, admin_client):
+    model_admin = admin.site._registry[ActivityEvent]
+    request = admin_client.get(_url(ActivityEvent, "changelist")).wsgi_request
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request)
+    assert not model_admin.has_delete_permission(request)
+    event = ActivityEvent.objects.first()
+    assert not model_admin.has_change_permission(request, event)
+    assert not model_admin.has_delete_permission(request, event)
+    assert admin_client.get(_url(ActivityEvent, "add")).status_code == 403
+    assert admin_client.get(_url(ActivityEvent, "delete", event.pk)).status_code == 403
+
+
+@pytest.mark.django_db
+def test_deleting_a_membership_in_the_admin_keeps_the_member_count(populated, admin_client):
+    membership = SpaceMembership.objects.filter(space__slug="library", user__email="member@example.org").get()
+    space = membership.space
+    before = Space.objects.get(pk=space.pk).member_count
+    response = admin_client.post(_url(SpaceMembership, "delete", membership.pk), {"post": "yes"})
+    assert response.status_code == 302
+    assert Space.objects.get(pk=space.pk).member_count == before - 1 == space.memberships.count()
