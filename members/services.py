@@ -59,13 +59,26 @@ def profile_update(*, actor, user, display_name: str | None = None, expertise: l
 
 @transaction.atomic
 def account_delete(*, actor, user) -> None:
-    """Remove personal data; content stays, shown as by "former member". The row stays for foreign keys."""
+    """Remove personal data; content stays, shown as by "former member". The row stays for foreign keys.
+
+    Refused while the member is the only admin of a space, so no space is left that nobody can run.
+    """
     if actor.pk != user.pk and not actor.is_superuser:
         raise PermissionDenied
     from allauth.account.models import EmailAddress
     from allauth.mfa.models import Authenticator
     from allauth.socialaccount.models import SocialAccount
 
+    from copapp.signals import account_erasing
+    from spaces.selectors import spaces_where_sole_admin
+
+    sole = list(spaces_where_sole_admin(user))
+    if sole:
+        raise ValidationError(
+            _("You are the only admin of %(spaces)s. Make someone else admin there first.")
+            % {"spaces": ", ".join(f"“{space.name}”" for space in sole)}
+        )
+    account_erasing.send(sender=User, user=user)
     profile = Profile.objects.filter(user=user).first()
     if profile is not None:
         if profile.avatar:
@@ -74,11 +87,6 @@ def account_delete(*, actor, user) -> None:
     EmailAddress.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
     SocialAccount.objects.filter(user=user).delete()
-    user.space_memberships.all().delete()
-    user.join_requests.all().delete()
-    user.intro_answers.all().delete()
-    user.onboardings.all().delete()
-    user.community_memberships.all().delete()
     user.email = f"deleted-{user.pk}@invalid.invalid"
     user.username = f"former-member-{user.pk}"
     user.first_name = user.last_name = user.display_name = ""

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -28,7 +29,15 @@ def directory(request):
         organisation_type = ""
     members = selectors.member_directory(query=query, country=country, organisation_type=organisation_type)
     page = Paginator(members, 24).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "organisation_types": OrganisationType.choices, "organisation_type": organisation_type}
+    params = request.GET.copy()
+    params.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "organisation_types": OrganisationType.choices,
+        "organisation_type": organisation_type,
+        "filter_query": params.urlencode(),
+    }
     template = "members/partials/directory_results.html" if request.htmx else "members/directory.html"
     return render(request, template, context)
 
@@ -84,8 +93,12 @@ def account_delete(request):
     form = AccountDeleteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = request.user
+        try:
+            services.account_delete(actor=user, user=user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return render(request, "members/account_delete.html", {"form": form})
         logout(request)
-        services.account_delete(actor=user, user=user)
         messages.success(request, _("Your account was deleted. What you wrote stays, shown as by a former member."))
         return redirect("home")
     return render(request, "members/account_delete.html", {"form": form})

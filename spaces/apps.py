@@ -5,3 +5,6 @@ class SpacesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "spaces"
     verbose_name = "Spaces"
+
+    def ready(self) -> None:
+        from spaces import receivers  # noqa: F401

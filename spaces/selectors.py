@@ -3,7 +3,16 @@
 from django.db.models import QuerySet
 
 from spaces import permissions
-from spaces.models import Invitation, InvitationStatus, Item, JoinRequest, JoinRequestStatus, Space, SpaceMembership
+from spaces.models import (
+    Invitation,
+    InvitationStatus,
+    Item,
+    JoinRequest,
+    JoinRequestStatus,
+    Space,
+    SpaceMembership,
+    SpaceRole,
+)
 
 
 def spaces_listed_for(user, community=None) -> QuerySet[Space]:
@@ -54,3 +63,15 @@ def member_pending_request(space: Space, user) -> JoinRequest | None:
         return None
     return JoinRequest.objects.filter(space=space, user=user, status=JoinRequestStatus.PENDING).first()
 
+
+
+def spaces_where_sole_admin(user) -> QuerySet[Space]:
+    """Spaces that would be left without an admin if this member went."""
+    from django.db.models import Count, Q
+
+    return (
+        Space.objects.filter(memberships__user=user, memberships__role=SpaceRole.ADMIN)
+        .annotate(admins=Count("memberships", filter=Q(memberships__role=SpaceRole.ADMIN)))
+        .filter(admins__lte=1)
+        .select_related("community")
+    )

@@ -220,6 +220,8 @@ def join_request_approve(*, actor, join_request: JoinRequest, message: str = "")
     if not permissions.can_moderate_space(actor, space):
         raise PermissionDenied
     join_request = _lock_pending_request(join_request)
+    if space.is_archived:
+        raise ValidationError(_("This space is archived and does not take new members."))
     if permissions.is_banned(join_request.user, space):
         raise ValidationError(_("This person is banned from the space; lift the ban first."))
     membership = _add_member(space=space, user=join_request.user, role=space.default_role)
@@ -310,6 +312,8 @@ def invitation_problem(invitation: Invitation, user=None) -> str | None:
         return _("This invitation was withdrawn.")
     if invitation.status == InvitationStatus.EXPIRED or invitation.expires_at <= timezone.now():
         return _("This invitation has expired. Ask the person who invited you for a new one.")
+    if invitation.space.is_archived:
+        return _("This space is archived and does not take new members.")
     if user is not None and user.is_authenticated:
         matches = invitation.invitee_id == user.pk or invitation.email.lower() == (user.email or "").lower()
         if not matches:

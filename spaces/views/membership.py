@@ -1,6 +1,7 @@
 """Thin views for spaces and their membership: fetch with a permission check, call a service, redirect."""
 
 from functools import wraps
+from urllib.parse import urlencode
 
 from allauth.account.adapter import get_adapter
 from django.contrib import messages
@@ -44,7 +45,14 @@ def onboarding_redirects(view):
         except OnboardingRequired as exc:
             messages.info(request, _("Welcome! Please read the community's guidelines before you take part."))
             url = reverse("communities:onboarding", kwargs={"community_slug": exc.community.slug})
-            return redirect(f"{url}?next={request.get_full_path()}")
+            # A POST cannot be replayed by a redirect: come back to the page the action was taken from.
+            if request.method == "GET":
+                back = request.get_full_path()
+            elif "space_slug" in kwargs:
+                back = reverse("spaces:home", kwargs={"community_slug": kwargs["community_slug"], "space_slug": kwargs["space_slug"]})
+            else:
+                back = request.path
+            return redirect(f"{url}?{urlencode({'next': back})}")
 
     return wrapper
 

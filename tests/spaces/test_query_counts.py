@@ -1,0 +1,205 @@
+"""Lists and detail pages run a fixed number of queries, however many rows they show.
+
+Each page is measured with 3 rows, rows are added, and it is measured again with 30: the two counts must be
+equal (no N+1), and equal to an exact number so that any growth is noticed in review.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from communities import services as community_services
+from members import services as member_services
+from spaces import services
+from spaces.models import Item, ItemKind, SpaceRole, Visibility
+from tests.factories import make_community, make_space, make_user, onboard
+from tests.spaces.helpers import client_for, space_url
+
+FEW, MANY = 3, 30
+
+
+def queries_for(browser, url: str) -> int:
+    """Queries of one GET, after a first visit has settled per-session state (e.g. the member's time zone)."""
+    assert browser.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as ctx:
+        response = browser.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def queries_report(browser, url: str) -> str:
+    with CaptureQueriesContext(connection) as ctx:
+        browser.get(url)
+    return "\n".join(q["sql"] for q in ctx.captured_queries)
+
+
+@pytest.fixture
+def site(staff):
+    community = make_community(staff, slug="data-integration")
+    leader = make_user("leader")
+    community_services.community_role_set(actor=staff, community=community, user=leader, role="moderator")
+    member = make_user("member", organisation="Statistics Office", country="Kenya")
+    onboard(member, community)
+    return community, leader, member
+
+
+def add_spaces(staff, community, member, start: int, stop: int) -> None:
+    """Spaces of every visibility; the member belongs to the closed ones (so they are listed for them)."""
+    visibilities = [Visibility.OPEN, Visibility.PRIVATE, Visibility.CLOSED]
+    for n in range(start, stop):
+        space = make_space(
+            staff, community, visibilities[n % 3], slug=f"space-{n}", description=f"Space number {n}"
+        )
+        if space.visibility == Visibility.CLOSED:
+            invitation = services.invitation_create(
+                actor=staff, space=space, recipient=member.email, role=SpaceRole.VIEWER
+            )
+            services.invitation_accept(actor=member, token=invitation.token)
+        elif space.visibility == Visibility.OPEN:
+            services.space_join(actor=member, space=space)
+
+
+def add_members(space, start: int, stop: int) -> None:
+    for n in range(start, stop):
+        person = make_user(f"person{n}", organisation=f"Office {n}", country="Chile")
+        onboard(person, space.community)
+        services.space_join(actor=person, space=space)
+        Item.objects.create(kind=ItemKind.PAGE, space=space, author=person, title=f"Page {n}")
+
+
+def test_community_page_space_list_query_count_is_constant(staff, site):
+    community, _leader, member = site
+    browser = client_for(member)
+    url = community.get_absolute_url()
+
+    add_spaces(staff, community, member, 0, FEW)
+    few = queries_for(browser, url)
+    add_spaces(staff, community, member, FEW, MANY)
+    many = queries_for(browser, url)
+
+    assert len(browser.get(url).context["spaces"]) == MANY
+    assert few == many, queries_report(browser, url)
+    assert many == 8
+
+
+def test_community_page_query_count_is_constant_for_visitors(staff, site):
+    community, _leader, member = site
+    browser = client_for(make_user("visitor"))
+    url = community.get_absolute_url()
+
+    add_spaces(staff, community, member, 0, FEW)
+    few = queries_for(browser, url)
+    add_spaces(staff, community, member, FEW, MANY)
+    many = queries_for(browser, url)
+
+    assert few == many, queries_report(browser, url)
+    assert many == 7
+
+
+@pytest.fixture
+def busy_space(staff, site):
+    community, _leader, member = site
+    space = make_space(staff, community, Visibility.OPEN, slug="census")
+    services.space_join(actor=member, space=space)
+    return space, member
+
+
+def test_space_home_query_count_is_constant(busy_space):
+    space, member = busy_space
+    browser = client_for(member)
+    url = space.get_absolute_url()
+
+    add_members(space, 0, FEW)
+    few = queries_for(browser, url)
+    add_members(space, FEW, MANY)
+    many = queries_for(browser, url)
+
+    assert len(browser.get(url).context["recent_items"]) == 10
+    assert few == many, queries_report(browser, url)
+    assert many == 11
+
+
+def test_space_members_list_query_count_is_constant(staff, busy_space):
+    space, member = busy_space
+    moderator = make_user("moderator")
+    onboard(moderator, space.community)
+    services.space_join(actor=moderator, space=space)
+    services.membership_change_role(
+        actor=staff, membership=space.memberships.get(user=moderator), role=SpaceRole.MODERATOR
+    )
+    browser = client_for(moderator)
+    url = space_url("members", space)
+
+    add_members(space, 0, FEW)
+    for n in range(FEW):
+        services.invitation_create(
+            actor=staff, space=space, recipient=f"guest{n}@example.org", role=SpaceRole.VIEWER
+        )
+    few = queries_for(browser, url)
+    add_members(space, FEW, MANY)
+    for n in range(FEW, MANY):
+        services.invitation_create(
+            actor=staff, space=space, recipient=f"guest{n}@example.org", role=SpaceRole.VIEWER
+        )
+    many = queries_for(browser, url)
+
+    assert len(browser.get(url).context["memberships"]) == MANY + 3  # + staff, member, moderator
+    assert few == many, queries_report(browser, url)
+    assert many == 11
+
+
+def test_home_my_spaces_query_count_is_constant(staff, site):
+    community, _leader, member = site
+    browser = client_for(member)
+    url = reverse("home")
+
+    add_spaces(staff, community, member, 0, FEW)
+    few = queries_for(browser, url)
+    add_spaces(staff, community, member, FEW, MANY)
+    many = queries_for(browser, url)
+
+    assert len(browser.get(url).context["my_spaces"]) == 2 * MANY // 3  # the open and closed ones they joined
+    assert few == many, queries_report(browser, url)
+    assert many == 4
+
+
+def add_directory_members(start: int, stop: int) -> None:
+    for n in range(start, stop):
+        person = make_user(f"expert{n}")
+        member_services.profile_update(
+            actor=person,
+            user=person,
+            organisation=f"Office {n}",
+            country="Peru",
+            expertise=["census", f"topic {n}"],
+        )
+
+
+def test_member_directory_query_count_is_constant(db):
+    viewer = make_user("viewer")
+    browser = client_for(viewer)
+    url = reverse("members:directory")
+
+    add_directory_members(0, FEW - 1)  # the viewer is listed too
+    few = queries_for(browser, url)
+    add_directory_members(FEW - 1, MANY - 1)
+    many = queries_for(browser, url)
+
+    assert browser.get(url).context["page"].paginator.count == MANY
+    assert few == many, queries_report(browser, url)
+    assert many == 5
+
+
+def test_member_directory_search_query_count_is_constant(db):
+    browser = client_for(make_user("viewer"))
+    url = reverse("members:directory") + "?q=census"
+
+    add_directory_members(0, FEW)
+    few = queries_for(browser, url)
+    add_directory_members(FEW, MANY)
+    many = queries_for(browser, url)
+
+    assert browser.get(url).context["page"].paginator.count == MANY
+    assert few == many, queries_report(browser, url)
+    assert many == 5
