@@ -29,7 +29,8 @@ ALLOWED_ATTRIBUTES = {
     "ol": {"start"},
     "code": {"class"},
 }
-FILE_URL = re.compile(r"^/files/(\d+)/")
+# Images are served inline only by ``spaces:file-inline``; downloads (``/files/<id>/<name>``) are attachments.
+FILE_URL = re.compile(r"^/files/(\d+)/inline/[^/?#]+$")
 
 
 def _attribute_filter(allowed_file_ids: set[int] | None):

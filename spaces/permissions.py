@@ -21,6 +21,8 @@ from django.http import Http404
 from communities.models import CommunityMembership, CommunityRole
 from copapp import rolecache
 from spaces.models import (
+    Comment,
+    FileAsset,
     Item,
     ItemUserObjectPermission,
     Space,
@@ -235,7 +237,24 @@ def readable_spaces_q(user) -> Q:
 
 
 def visible_items_q(user) -> Q:
-    """Items the user may see. Restricted items: named people, the author, space and community admins.
+    """Items the user may see: the item's own rules, and the item it lives on (context).
+
+    A file attached to a page and a comment on anything are seen only where that page or target is seen
+    too, so a restricted, hidden or trashed page takes its attachments and comments with it on every surface
+    (lists, streams, search, feeds, digests) without each surface having to remember it.
+    """
+    own = _item_own_q(user)
+    own_items = Item.objects.filter(own).values("pk")
+    file_context = ~Q(kind="file") | Q(file__page__isnull=True) | Q(file__page__item__in=own_items)
+    targets = Item.objects.filter(own).filter(file_context).values("pk")
+    comment_context = ~Q(kind="comment") | (
+        Q(comment__target__in=targets) & (Q(comment__parent__isnull=True) | Q(comment__parent__item__in=own_items))
+    )
+    return own & file_context & comment_context
+
+
+def _item_own_q(user) -> Q:
+    """An item's own rules. Restricted items: named people, the author, space and community admins.
 
     Items in the trash are never "visible": the trash has its own list, for space admins.
     """
@@ -295,13 +314,34 @@ def member_spaces_q(user) -> Q:
 
 # --- Items and pages -------------------------------------------------------------------------------------------------
 def _named_on_item(user, item: Item, codename: str) -> bool:
+    if not user.is_authenticated:
+        return False  # nobody names an anonymous visitor, and the query below cannot take one
     return ItemUserObjectPermission.objects.filter(
         content_object_id=item.pk, user=user, permission__codename=codename
     ).exists()
 
 
 def can_see_item(user, item: Item) -> bool:
-    """The one-object form of ``visible_items_q``; the two are tested to agree."""
+    """The one-object form of ``visible_items_q`` (own rules and context); the two are tested to agree."""
+    if not _can_see_item_itself(user, item):
+        return False
+    if item.kind == "file":
+        page_id = FileAsset.objects.filter(item_id=item.pk).values_list("page__item_id", flat=True).first()
+        if page_id is not None and not _can_see_item_itself(user, Item.objects.select_related("space").get(pk=page_id)):
+            return False
+    if item.kind == "comment":
+        comment = Comment.objects.select_related("target__space", "parent__item__space").filter(item_id=item.pk).first()
+        if comment is not None:
+            if not can_see_item(user, comment.target):
+                return False
+            if comment.parent_id is not None and not _can_see_item_itself(user, comment.parent.item):
+                return False
+    return True
+
+
+def _can_see_item_itself(user, item: Item) -> bool:
+    """The item's own rules only. Action predicates use this: views fetch items through ``visible_to`` (or
+    ``get_visible_item``), which has already applied the context rule in the query."""
     if item.deleted_at is not None:
         return False
     space = item.space
@@ -319,7 +359,7 @@ def can_see_item(user, item: Item) -> bool:
 
 def can_edit_item(user, item: Item) -> bool:
     """Editors edit content they can see; where editing is restricted, only named editors, author and admins."""
-    if not can_contribute(user, item.space) or not can_see_item(user, item):
+    if not can_contribute(user, item.space) or not _can_see_item_itself(user, item):
         return False
     edit_restricted = getattr(getattr(item, "page", None), "edit_restricted", False)
     if edit_restricted:
@@ -333,14 +373,14 @@ def can_edit_item(user, item: Item) -> bool:
 
 def can_restrict_item(user, item: Item) -> bool:
     """The author or an admin of the space (or its community) may restrict who sees or edits it."""
-    if item.space.is_archived or not can_see_item(user, item):
+    if item.space.is_archived or not _can_see_item_itself(user, item):
         return False
     return item.author_id == user.pk or can_administer_space(user, item.space)
 
 
 def can_trash_item(user, item: Item) -> bool:
     """Authors may delete their own content (while they can still contribute); moderators anything."""
-    if item.space.is_archived or not can_see_item(user, item):
+    if item.space.is_archived or not _can_see_item_itself(user, item):
         return False
     own = user.is_authenticated and item.author_id == user.pk and can_contribute(user, item.space)
     return own or can_moderate_space(user, item.space)
@@ -356,7 +396,7 @@ def can_hide_item(user, item: Item) -> bool:
 
 
 def can_comment(user, item: Item) -> bool:
-    return can_contribute(user, item.space) and can_see_item(user, item)
+    return can_contribute(user, item.space) and _can_see_item_itself(user, item)
 
 
 def can_manage_page_templates(user, space: Space) -> bool:
@@ -385,23 +425,35 @@ def get_visible_item(user, item_id: int, kind: str | None = None) -> Item:
     return item
 
 
-# === Comments, watches and trash (issue 3) ==========================================================================
-# A comment is seen only where the item it is on is seen too: a comment on a restricted or hidden page must not
-# leak the page's existence (its title, its author) through the comment's own registry row, which carries no
+# === Comments, watches and trash (issue 3) ==================================================================
+# A comment is seen only where the item it is on is seen too: a comment on a restricted or hidden page must
+# not leak the page's existence (its title, its author) through the comment's own registry row, which has no
 # restriction of its own. ``visible_items_q`` does not know about targets, so every comment surface adds
 # ``comment_context_visible_q``; folding it into ``visible_items_q`` would make search and streams inherit it.
+def can_see_in_context(user, item: Item) -> bool:
+    """``can_see_item``, and for a file attached to a page, that page too (what may be commented on)."""
+    if not can_see_item(user, item):
+        return False
+    return item.kind != "file" or can_see_file(user, item.file)
+
+
+def can_comment_on(user, item: Item) -> bool:
+    return can_comment(user, item) and can_see_in_context(user, item)
+
+
 def can_see_comment(user, comment) -> bool:
-    """The one-comment form of ``comment_context_visible_q``: the comment, its target and its parent are visible."""
-    if not can_see_item(user, comment.item) or not can_see_item(user, comment.target):
+    """The one-comment form of ``comment_context_visible_q``: comment, target and parent are all visible."""
+    if not can_see_item(user, comment.item) or not can_see_in_context(user, comment.target):
         return False
     return comment.parent_id is None or can_see_item(user, comment.parent.item)
 
 
 def comment_context_visible_q(user) -> Q:
-    """On ``Item``: anything that is not a comment, and comments whose target (and parent) the user may see."""
+    """On ``Item``: anything but comments, and comments whose target (and parent) the user may see."""
     visible = Item.objects.filter(visible_items_q(user))
+    targets = visible.filter(file_context_visible_q(user))
     return ~Q(kind="comment") | (
-        Q(comment__target__in=visible)
+        Q(comment__target__in=targets)
         & (Q(comment__parent__isnull=True) | Q(comment__parent__item__in=visible))
     )
 
@@ -416,7 +468,7 @@ def can_edit_comment(user, comment) -> bool:
         user.is_authenticated
         and comment.item.author_id == user.pk
         and can_contribute(user, comment.item.space)
-        and can_see_item(user, comment.item)
+        and _can_see_item_itself(user, comment.item)
     )
 
 

@@ -22,8 +22,11 @@ def visible_pages(user, space: Space) -> QuerySet[Page]:
 
 
 def get_page_for_user(user, community_slug: str, space_slug: str, page_slug: str, action: str = "view") -> Page:
-    """404 when the user may not see the page (exactly as if it did not exist), 403 when they may not act."""
-    space = permissions.get_space_for_user(user, community_slug, space_slug)
+    """404 when the user may not see the page (exactly as if it did not exist), 403 when they may not act.
+
+    People who see a private space but may not read it get 403 for every page address, as for its page list.
+    """
+    space = permissions.get_space_for_user(user, community_slug, space_slug, action="read")
     page = (
         visible_pages(user, space)
         .select_related("item__author", "space__community", "last_edited_by", "parent")

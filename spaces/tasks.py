@@ -39,3 +39,9 @@ def join_request_decided_email_task(join_request_id: int) -> None:
 @shared_task
 def invitations_expire_task() -> int:
     return services.invitations_expire()
+
+
+@shared_task
+def trash_purge_task() -> int:
+    """Daily: delete for good what has been in the trash longer than TRASH_RETENTION_DAYS."""
+    return services.trash_purge()

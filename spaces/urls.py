@@ -57,12 +57,13 @@ urlpatterns += [
 ]
 
 # comments, trash, watches and recent changes (issue 3, items 8-10)
+comment = space + "comments/<int:comment_id>/"
 urlpatterns += [
     path(space + "items/<int:item_id>/comments/", views.comment_create, name="comment-create"),
-    path(space + "comments/<int:comment_id>/edit/", views.comment_edit, name="comment-edit"),
-    path(space + "comments/<int:comment_id>/delete/", views.comment_delete, name="comment-delete"),
-    path(space + "comments/<int:comment_id>/hide/", views.comment_moderate, {"hidden": True}, name="comment-hide"),
-    path(space + "comments/<int:comment_id>/unhide/", views.comment_moderate, {"hidden": False}, name="comment-unhide"),
+    path(comment + "edit/", views.comment_edit, name="comment-edit"),
+    path(comment + "delete/", views.comment_delete, name="comment-delete"),
+    path(comment + "hide/", views.comment_moderate, {"hidden": True}, name="comment-hide"),
+    path(comment + "show/", views.comment_moderate, {"hidden": False}, name="comment-unhide"),
     path(space + "items/<int:item_id>/trash/", views.item_trash, name="item-trash"),
     path(space + "trash/", views.trash_list, name="trash"),
     path(space + "trash/<int:item_id>/restore/", views.trash_restore, name="trash-restore"),
@@ -79,6 +80,10 @@ urlpatterns += [
     path("files/<int:file_id>/new-version/", views.file_version_upload, name="file-version-upload"),
     path("files/<int:file_id>/trash/", views.file_trash, name="file-trash"),
     path("files/<int:file_id>/inline/<str:filename>", views.file_inline, name="file-inline"),
-    path("files/<int:file_id>/v/<int:number>/<str:filename>", views.file_version_download, name="file-version-download"),
+    path(
+        "files/<int:file_id>/v/<int:number>/<str:filename>",
+        views.file_version_download,
+        name="file-version-download",
+    ),
     path("files/<int:file_id>/<str:filename>", views.file_download, name="file-download"),
 ]

@@ -79,7 +79,9 @@ def file_version_upload(*, actor, asset: FileAsset, upload, comment: str = "") -
         raise ValidationError({"comment": _("Please keep the note under 300 characters.")})
     checked = validate_file_upload(upload, max_bytes=settings.FILE_MAX_BYTES)
     # Lock the file so two uploads at once get consecutive numbers instead of one failing.
-    locked = FileAsset.objects.select_for_update().select_related("current_version").get(pk=asset.pk)
+    locked = (
+        FileAsset.objects.select_for_update(of=("self",)).select_related("current_version").get(pk=asset.pk)
+    )
     if locked.current_version and locked.current_version.sha256 == checked.sha256:
         raise ValidationError(_("This is the same file as the current version; nothing was changed."))
     number = locked.version_count + 1

@@ -118,21 +118,36 @@ def page_create(
     return page
 
 
-@transaction.atomic
 def page_update(*, actor, page: Page, title: str, body: str, base_version: int, summary: str = "") -> Page:
     """Save a new version, unless someone else saved since ``base_version``: then raise EditConflict.
 
     The row is locked while we compare versions, so of two editors who started from the same version exactly
-    one saves and the other is shown the conflict; the loser's text is kept as their draft, so nothing is lost.
+    one saves and the other is shown the conflict; the loser's text is kept as their draft, so nothing is
+    lost. The draft is written after the locked transaction has ended: inside it, the conflict would roll the
+    draft back too.
     """
+    try:
+        return _page_update(
+            actor=actor, page=page, title=title, body=body, base_version=base_version, summary=summary
+        )
+    except EditConflict as conflict:
+        draft_save(
+            actor=actor, space=conflict.page.space, page=conflict.page, title=conflict.title,
+            body=conflict.body, base_version=base_version,
+        )
+        raise
+
+
+@transaction.atomic
+def _page_update(*, actor, page: Page, title: str, body: str, base_version: int, summary: str) -> Page:
     locked = Page.objects.select_for_update().select_related("item", "space__community").get(pk=page.pk)
     if not permissions.can_edit_item(actor, locked.item):
         raise PermissionDenied
     title, body = _validate_text(title, body)
     if locked.version != base_version:
-        draft_save(actor=actor, space=locked.space, page=locked, title=title, body=body, base_version=base_version)
         raise EditConflict(locked, title, body, base_version)
     if locked.title == title and locked.body == body:
+        PageDraft.objects.filter(user=actor, page=locked).delete()  # nothing left unsaved
         return locked
     locked.title = title
     locked.body = body
@@ -284,6 +299,7 @@ def page_copy(*, actor, page: Page, target: Space, parent: Page | None = None) -
             old.pk = None
             old.history_id = None
             old.id = copy.pk
+            old.history_relation_id = copy.pk  # ``page.versions`` follows this column, not ``id``
             old.space_id = target.pk
             old.slug = copy.slug
             old.save()

@@ -1,4 +1,4 @@
-"""Watching a page (or any item) or a whole space; the notifications issue reads ``selectors_content.watchers_of``."""
+"""Watching a page (or any item) or a whole space; notifications read ``selectors_content.watchers_of``."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ def watch_toggle(*, actor, item: Item | None = None, space: Space | None = None)
         raise ValidationError(_("Choose either an item or a space to watch."))
     if not actor.is_authenticated:
         raise PermissionDenied
-    existing = Watch.objects.filter(user=actor, item=item) if item is not None else Watch.objects.filter(
-        user=actor, space=space
+    existing = (
+        Watch.objects.filter(user=actor, item=item)
+        if item is not None
+        else Watch.objects.filter(user=actor, space=space)
     )
     if existing.delete()[0]:
         return False
@@ -40,5 +42,7 @@ def watch_toggle(*, actor, item: Item | None = None, space: Space | None = None)
         # A double click raced us to the same row: the member is watching, which is what they asked for.
         return True
     where = item.space if item is not None else space
-    record_activity(actor=actor, kind="watch", community_id=where.community_id, space_id=where.pk, target=item or space)
+    record_activity(
+        actor=actor, kind="watch", community_id=where.community_id, space_id=where.pk, target=item or space
+    )
     return True

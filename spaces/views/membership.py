@@ -71,6 +71,7 @@ def _space_context(request, space) -> dict:
         "can_leave": permissions.can_leave_space(user, space),
         "can_moderate": permissions.can_moderate_space(user, space),
         "can_administer": permissions.can_administer_space(user, space),
+        "can_manage_trash": permissions.can_manage_trash(user, space),
         "is_banned": permissions.is_banned(user, space),
     }
 

@@ -73,6 +73,8 @@ def page_create(request, community_slug, space_slug):
     draft = selectors_pages.page_draft(request.user, space, None)
     template_id = request.GET.get("template")
     if template_id:
+        if not template_id.isdigit():
+            raise Http404
         template = get_object_or_404(PageTemplate, pk=template_id, space=space)
         initial.update(title="", body=template.body)
     elif draft is not None:
@@ -112,13 +114,16 @@ def page_edit(request, community_slug, space_slug, page_slug):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         base_version = data["base_version"] or page.version
+        parent_id = data["parent"]
+        if parent_id is None and page.parent_id and all(p.pk != page.parent_id for p in parents):
+            parent_id = page.parent_id  # a parent this editor may not see is not among the choices: keep it
         try:
             services.page_update(
                 actor=request.user, page=page, title=data["title"], body=data["body"], base_version=base_version,
                 summary=data["summary"],
             )
-            if data["parent"] != page.parent_id:
-                parent = next((p for p in parents if p.pk == data["parent"]), None)
+            if parent_id != page.parent_id:
+                parent = next((p for p in parents if p.pk == parent_id), None)
                 services.page_reorder(actor=request.user, page=page, parent=parent, position=10**6)
         except services.EditConflict as conflict:
             return _conflict(request, page, conflict, data["summary"])
@@ -153,14 +158,19 @@ def _conflict(request, page: Page, conflict, summary: str):
     return render(request, "spaces/page_conflict.html", context, status=409)
 
 
+def _draft_target(request, community_slug, space_slug, page_slug) -> tuple[Page | None, Space]:
+    """The page (404 if the member may not see it, as on its other URLs) or, for a new page, the space."""
+    if page_slug:
+        page = selectors_pages.get_page_for_user(request.user, community_slug, space_slug, page_slug, action="edit")
+        return page, page.space
+    return None, permissions.get_space_for_user(request.user, community_slug, space_slug, action="contribute")
+
+
 @login_required
 @require_POST
 def page_draft_save(request, community_slug, space_slug, page_slug=None):
     """Autosave (htmx, every few seconds while typing): keeps the member's text on the server."""
-    space = permissions.get_space_for_user(request.user, community_slug, space_slug, action="contribute")
-    page = None
-    if page_slug:
-        page = selectors_pages.get_page_for_user(request.user, community_slug, space_slug, page_slug, action="edit")
+    page, space = _draft_target(request, community_slug, space_slug, page_slug)
     base = request.POST.get("base_version")
     services.draft_save(
         actor=request.user, space=space, page=page, title=request.POST.get("title", ""),
@@ -172,10 +182,7 @@ def page_draft_save(request, community_slug, space_slug, page_slug=None):
 @login_required
 @require_POST
 def page_draft_discard(request, community_slug, space_slug, page_slug=None):
-    space = permissions.get_space_for_user(request.user, community_slug, space_slug, action="contribute")
-    page = None
-    if page_slug:
-        page = selectors_pages.get_page_for_user(request.user, community_slug, space_slug, page_slug, action="edit")
+    page, space = _draft_target(request, community_slug, space_slug, page_slug)
     services.draft_discard(actor=request.user, space=space, page=page)
     messages.info(request, _("Draft discarded."))
     return redirect(page or reverse("spaces:page-create", kwargs={"community_slug": community_slug, "space_slug": space_slug}))
@@ -208,7 +215,7 @@ def page_version(request, community_slug, space_slug, page_slug, version):
 def page_diff(request, community_slug, space_slug, page_slug):
     page = selectors_pages.get_page_for_user(request.user, community_slug, space_slug, page_slug)
     try:
-        old_no = int(request.GET.get("from", page.version - 1))
+        old_no = int(request.GET.get("from", max(page.version - 1, 1)))
         new_no = int(request.GET.get("to", page.version))
     except ValueError as exc:
         raise Http404 from exc
@@ -227,12 +234,16 @@ def page_diff(request, community_slug, space_slug, page_slug):
 @require_POST
 def page_restore(request, community_slug, space_slug, page_slug, version):
     page = selectors_pages.get_page_for_user(request.user, community_slug, space_slug, page_slug, action="edit")
+    current = page.version
     try:
-        services.page_restore_version(actor=request.user, page=page, version=version)
+        restored = services.page_restore_version(actor=request.user, page=page, version=version)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, _("Version %d restored as a new version.") % version)
+        if restored.version == current:
+            messages.info(request, _("Version %d has the same text as the current page.") % version)
+        else:
+            messages.success(request, _("Version %d restored as a new version.") % version)
     return redirect(page)
 
 

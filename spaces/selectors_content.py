@@ -1,0 +1,246 @@
+"""Reads shared by every kind of content: comment threads, watchers, the trash and "recently changed".
+
+Every list starts from ``Item.objects.visible_to(user)`` in the query, and each runs a fixed number of queries
+whatever the number of rows (select_related / prefetch_related, permission flags from the cached roles).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch, Q, QuerySet
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from spaces import permissions
+from spaces.models import Comment, Item, ItemKind, ModerationState, Space, Watch
+
+User = get_user_model()
+
+# The relations ``item_url`` and ``item_label`` read, for lists of items of any kind.
+ITEM_LINK_RELATED = (
+    "space__community",
+    "page__space__community",
+    "file",
+    "comment__target__page__space__community",
+    "comment__target__file",
+    "comment__target__space__community",
+)
+
+
+# --- Links and labels for any item --------------------------------------------------------------------------
+def _related(item: Item, name: str):
+    """The typed row behind an item, or None (a reverse one-to-one raises when the row is missing)."""
+    return getattr(item, name, None)
+
+
+def item_url(item: Item) -> str:
+    """Where an item is read: the page, the file, the comment's anchor on its target; else the space."""
+    try:
+        if item.kind == ItemKind.PAGE and (page := _related(item, "page")) is not None:
+            return page.get_absolute_url()
+        if item.kind == ItemKind.FILE and (asset := _related(item, "file")) is not None:
+            return asset.get_absolute_url()
+        if item.kind == ItemKind.COMMENT and (comment := _related(item, "comment")) is not None:
+            return f"{item_url(comment.target)}#comment-{comment.pk}"
+    except NoReverseMatch:
+        # A kind whose views are not wired yet: the space is still a fine place to send people.
+        pass
+    return item.space.get_absolute_url()
+
+
+def item_label(item: Item) -> str:
+    """A human title for any item; comments have none of their own and are named after what they are on."""
+    if item.kind == ItemKind.COMMENT and (comment := _related(item, "comment")) is not None:
+        return _("Comment on “%(title)s”") % {"title": item_label(comment.target)}
+    if item.title:
+        return item.title
+    if item.kind == ItemKind.FILE and (asset := _related(item, "file")) is not None:
+        return asset.name
+    return str(item.get_kind_display())
+
+
+# --- Comments -----------------------------------------------------------------------------------------------
+def _versions_prefetch() -> Prefetch:
+    history = Comment.history.model.objects.select_related("history_user").order_by(
+        "-history_date", "-history_id"
+    )
+    return Prefetch("versions", queryset=history, to_attr="version_list")
+
+
+def comment_thread(target: Item, user) -> list[Comment]:
+    """Top-level comments on ``target`` that the user may see, oldest first, each with ``.reply_list``.
+
+    Two queries in all: the comments (with their items and authors) and their earlier versions. Replies whose
+    parent the user may not see are left out by the query itself (``comment_context_visible_q``). Each comment
+    carries ready booleans for the template: ``can_edit``, ``can_delete``, ``can_hide``, ``is_hidden``.
+    """
+    visible = Item.objects.visible_to(user).filter(permissions.comment_context_visible_q(user))
+    comments = list(
+        Comment.objects.filter(target=target, item__in=visible)
+        .select_related("item__author__profile", "item__space")
+        .prefetch_related(_versions_prefetch())
+        .order_by("created_at", "pk")
+    )
+    by_id = {comment.pk: comment for comment in comments}
+    top: list[Comment] = []
+    for comment in comments:
+        comment.target = target
+        comment.reply_list = []
+        comment.earlier_versions = comment.version_list[1:]
+        comment.is_hidden = comment.item.moderation_state != ModerationState.VISIBLE
+        comment.can_edit = permissions.can_edit_comment(user, comment)
+        comment.can_delete = permissions.can_trash_item(user, comment.item)
+        comment.can_hide = permissions.can_hide_item(user, comment.item)
+    for comment in comments:
+        if comment.parent_id is None:
+            top.append(comment)
+        elif (parent := by_id.get(comment.parent_id)) is not None:
+            comment.parent = parent
+            parent.reply_list.append(comment)
+    return top
+
+
+def comment_thread_context(target: Item, user) -> dict:
+    """Everything ``spaces/partials/comment_thread.html`` needs, for the inclusion tag and the htmx views."""
+    can_read = permissions.can_see_in_context(user, target)
+    comments = comment_thread(target, user) if can_read else []
+    return {
+        "target": target,
+        "comments": comments,
+        "comment_count": sum(1 + len(c.reply_list) for c in comments),
+        "can_comment": can_read and permissions.can_comment(user, target),
+        "thread_id": f"comment-thread-{target.pk}",
+        "space": target.space,
+        "community": target.space.community,
+    }
+
+
+# --- Watches ------------------------------------------------------------------------------------------------
+def watchers_of(item: Item) -> QuerySet:
+    """Active members watching the item, the item a comment is on, or the item's space.
+
+    Visibility is not applied here: whoever sends notifications filters with the set-based visibility form.
+    """
+    targets = Q(watches__item_id=item.pk) | Q(watches__space_id=item.space_id)
+    if item.kind == ItemKind.COMMENT:
+        target_id = Comment.objects.filter(item_id=item.pk).values_list("target_id", flat=True).first()
+        if target_id is not None:
+            targets |= Q(watches__item_id=target_id)
+    return User.objects.filter(targets, is_active=True).distinct()
+
+
+def is_watching(user, *, item: Item | None = None, space: Space | None = None) -> bool:
+    if not user.is_authenticated:
+        return False
+    if item is not None:
+        return Watch.objects.filter(user=user, item=item).exists()
+    return Watch.objects.filter(user=user, space=space).exists()
+
+
+def watch_button_context(target: Item | Space, user, *, watching: bool | None = None) -> dict:
+    """What ``spaces/partials/watch_button.html`` needs for an item or a space (one query for the state)."""
+    is_space = isinstance(target, Space)
+    space = target if is_space else target.space
+    kwargs = {"community_slug": space.community.slug, "space_slug": space.slug}
+    if is_space:
+        can_watch = permissions.can_watch_space(user, target)
+        url = reverse("spaces:watch-space", kwargs=kwargs)
+    else:
+        can_watch = permissions.can_watch_item(user, target) and target.kind != ItemKind.COMMENT
+        url = reverse("spaces:watch-item", kwargs={**kwargs, "item_id": target.pk})
+    if watching is None:
+        watching = can_watch and is_watching(user, **({"space": target} if is_space else {"item": target}))
+    return {
+        "can_watch": can_watch,
+        "watching": watching,
+        "toggle_url": url,
+        "is_space": is_space,
+        "target": target,
+    }
+
+
+# --- Trash --------------------------------------------------------------------------------------------------
+def retention() -> timedelta:
+    return timedelta(days=getattr(settings, "TRASH_RETENTION_DAYS", 30))
+
+
+@dataclass
+class TrashEntry:
+    item: Item
+    label: str
+    purge_at: object
+    days_left: int
+
+
+def space_trash(space: Space) -> QuerySet[Item]:
+    """Trashed items of a space, newest first. Only for people who pass ``can_manage_trash`` (space admins).
+
+    Not built on ``visible_to``: trashed rows are never "visible" there. The admins who may open the trash can
+    see every item of their space (restricted and hidden ones included), so no further filter applies.
+    """
+    return (
+        Item.objects.filter(space=space, deleted_at__isnull=False)
+        .select_related("deleted_by", "author", *ITEM_LINK_RELATED)
+        .order_by("-deleted_at", "kind", "pk")
+    )
+
+
+def trash_entries(items) -> list[TrashEntry]:
+    now = timezone.now()
+    keep = retention()
+    entries = []
+    for item in items:
+        purge_at = item.deleted_at + keep
+        days_left = max(0, math.ceil((purge_at - now).total_seconds() / 86400))
+        entries.append(TrashEntry(item=item, label=item_label(item), purge_at=purge_at, days_left=days_left))
+    return entries
+
+
+# --- Recently changed ---------------------------------------------------------------------------------------
+@dataclass
+class Change:
+    item: Item
+    label: str
+    url: str
+    changed_by: object
+    changed_at: object
+    is_hidden: bool
+
+
+def recent_changes(space: Space, user) -> QuerySet[Item]:
+    """Items of the space the user may see, most recently changed first."""
+    return (
+        Item.objects.visible_to(user)
+        .filter(space=space)
+        .filter(permissions.comment_context_visible_q(user))
+        .filter(permissions.file_context_visible_q(user))
+        .select_related("author", "page__last_edited_by", *ITEM_LINK_RELATED)
+        .order_by("-updated_at", "-pk")
+    )
+
+
+def change_rows(items) -> list[Change]:
+    """One page of ``recent_changes`` ready for the template; no queries (everything was select_related)."""
+    rows = []
+    for item in items:
+        page = _related(item, "page") if item.kind == ItemKind.PAGE else None
+        changed_by = (
+            page.last_edited_by if page is not None and page.last_edited_by_id else None
+        ) or item.author
+        rows.append(
+            Change(
+                item=item,
+                label=item_label(item),
+                url=item_url(item),
+                changed_by=changed_by,
+                changed_at=item.updated_at,
+                is_hidden=item.moderation_state != ModerationState.VISIBLE,
+            )
+        )
+    return rows
