@@ -11,16 +11,22 @@ from analytics.models import ActivityEvent
 from communities.models import Community, CommunityMembership, CommunityRole, IntroAnswer, Onboarding
 from spaces.management.commands.seed_demo import DEMO_PASSWORD, PEOPLE
 from spaces.models import (
+    Comment,
+    FileAsset,
+    FileVersion,
     Invitation,
     InvitationStatus,
     JoinRequest,
     JoinRequestStatus,
+    Page,
+    PageTemplate,
     Space,
     SpaceBan,
     SpaceMembership,
     SpaceRole,
     SpaceUserObjectPermission,
     Visibility,
+    Watch,
 )
 
 User = get_user_model()
@@ -38,6 +44,13 @@ COUNTED = [
     SpaceBan,
     SpaceUserObjectPermission,
     ActivityEvent,
+    Page,
+    Page.history.model,
+    PageTemplate,
+    FileAsset,
+    FileVersion,
+    Comment,
+    Watch,
 ]
 
 
@@ -62,6 +75,77 @@ def test_seed_demo_twice_creates_nothing_new():
     assert "nothing changed" in second_output
     assert after_first["members.User"] >= 18
     assert after_first["communities.Community"] == 3
+    assert after_first["spaces.Page"] >= 8
+    assert after_first["spaces.HistoricalPage"] > after_first["spaces.Page"]
+    assert after_first["spaces.FileVersion"] > after_first["spaces.FileAsset"] >= 3
+
+
+@pytest.mark.django_db
+def test_seed_demo_pages_files_and_comments():
+    _seed()
+    user = {person.key: User.objects.get(email=person.email) for person in PEOPLE}
+    library = Space.objects.get(community__slug="data-integration", slug="good-practices")
+
+    # A guide with four versions by different editors, each with an edit summary, and subpages under it.
+    guide = Page.objects.get(space=library, title="Integrating administrative data: a guide")
+    versions = list(guide.versions.order_by("history_id"))
+    assert guide.version == len(versions) >= 3
+    assert len({version.history_user_id for version in versions}) >= 3
+    assert all(version.history_change_reason for version in versions)
+    assert {child.title for child in guide.children.all()} >= {
+        "Case study: Indonesia's village registry linkage",
+        "Case study: Philippines CRVS and census",
+        "Checklist for data-sharing agreements",
+    }
+    # Real Markdown: headings, a table, a list, links, and the attached chart shown inline.
+    chart = FileAsset.objects.get(space=library, page=guide)
+    assert chart.current_version.content_type == "image/png"
+    for html in ("<h2>", "<table>", "<li>", 'href="https://', f'src="/files/{chart.pk}/inline/{chart.name}"'):
+        assert html in guide.body_html, html
+    # One page was restored from an earlier version, which wrote a new version.
+    checklist = Page.objects.get(space=library, title="Checklist for data-sharing agreements")
+    assert checklist.versions.filter(history_change_reason="Restored from version 1").exists()
+    assert checklist.body == checklist.versions.get(version=1).body
+
+    assert set(PageTemplate.objects.filter(space=library).values_list("name", flat=True)) >= {
+        "Meeting notes",
+        "Good-practice case study",
+        "Country experience",
+    }
+
+    # Files: a PDF and a CSV in the library (the CSV with two versions), a PNG attached to the guide.
+    pdf = FileAsset.objects.get(space=library, current_version__content_type="application/pdf")
+    assert pdf.page is None
+    with pdf.current_version.file.open("rb") as stored:
+        content = stored.read()
+    assert content.startswith(b"%PDF-") and content.rstrip().endswith(b"%%EOF")
+    csv = FileAsset.objects.get(space=library, name__endswith=".csv")
+    assert csv.version_count == csv.versions.count() == 2
+    assert csv.page is None
+
+    # Comments, with replies.
+    assert Comment.objects.filter(target=guide.item, parent__isnull=True).count() >= 2
+    assert Comment.objects.filter(target=guide.item, parent__isnull=False).exists()
+
+    # A restricted page in the closed task team: named members see it, other members of the space do not.
+    protocol = Page.objects.get(title="Draft linkage protocol (restricted)")
+    assert protocol.item.is_restricted
+    assert protocol.space.visibility == Visibility.CLOSED
+    for key in ("emma", "aroha", "agus"):
+        assert Page.objects.visible_to(user[key]).filter(pk=protocol.pk).exists(), key
+    for key in ("jiyeon", "priya"):
+        assert SpaceMembership.objects.filter(space=protocol.space, user=user[key]).exists()
+        assert not Page.objects.visible_to(user[key]).filter(pk=protocol.pk).exists(), key
+    assert Page.objects.visible_to(user["priya"]).filter(space=protocol.space).exists()
+
+    # The census and disaster communities have pages with two versions too.
+    for community in ("census-innovation", "disaster-statistics"):
+        pages = Page.objects.filter(space__community__slug=community, version__gte=2)
+        assert pages.count() >= 2, community
+
+    # Members watch spaces and pages.
+    assert Watch.objects.filter(space=library, user=user["priya"]).exists()
+    assert Watch.objects.filter(item=guide.item, user=user["duc"]).exists()
 
 
 @pytest.mark.django_db

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from analytics.recording import record_activity
+from communities.services import onboarding_ensure
 from copapp.uploads import CheckedFile, validate_file_upload
 from spaces import permissions
 from spaces.models import FileAsset, FileVersion, Item, ItemKind, Page, Space
@@ -48,6 +49,7 @@ def file_upload(*, actor, space: Space, upload, page: Page | None = None, descri
     """
     if not permissions.can_add_file(actor, space, page):
         raise PermissionDenied(_("You cannot add files here."))
+    onboarding_ensure(user=actor, community=space.community)
     if len(description) > 500:
         raise ValidationError({"description": _("Please keep the description under 500 characters.")})
     checked = validate_file_upload(upload, max_bytes=settings.FILE_MAX_BYTES)

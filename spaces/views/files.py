@@ -23,7 +23,11 @@ from copapp.uploads import BINARY_TYPES, IMAGE_EXTENSIONS
 from spaces import permissions, selectors_files, services
 from spaces.forms_files import FileUploadForm, FileVersionForm
 from spaces.models import FileAsset, FileVersion, Page
-from spaces.views.membership import _form_errors, _space_context
+from spaces.views.membership import (
+    _form_errors,
+    _space_context,
+    onboarding_redirects,
+)
 
 # Room for the multipart boundaries, the CSRF token and the short text fields around the file itself.
 UPLOAD_OVERHEAD = 64 * 1024
@@ -127,6 +131,7 @@ def _page_to_attach_to(request, space, page_id: int | None) -> Page | None:
 
 
 @csrf_protect
+@onboarding_redirects
 def _file_upload(request, community_slug, space_slug):
     space = permissions.get_space_for_user(request.user, community_slug, space_slug, action="contribute")
     form = FileUploadForm(request.POST, request.FILES)

@@ -1,7 +1,14 @@
 """``python manage.py seed_demo``: a realistic demo platform, built through the services.
 
+Besides people, communities, spaces and memberships it writes content: wiki pages with several versions (by
+different editors, one restored), a page tree, page templates, files in a library and attached to a page (one
+with two versions, one shown as an image in a page), comments with replies, a restricted page in a closed
+space, and members watching spaces and pages.
+
 Idempotent: every person is looked up by e-mail, every community and space by slug, and every membership,
-request, invitation, ban and grant is looked for before it is made, so running it again changes nothing.
+request, invitation, ban and grant is looked for before it is made; a page is looked up by slug or title (and
+its versions, restrictions and comments are written only when it is created), a file by its name in the
+space, a template by name, a watch by its member; so running it again changes nothing.
 Everything runs in one transaction; e-mails the services send (invitations, decisions) go to the in-memory
 backend while seeding so the console shows only the summary of demo logins.
 """
@@ -9,33 +16,48 @@ backend while seeding so the console shows only the summary of demo logins.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from io import BytesIO
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.text import slugify
+from PIL import Image, ImageDraw
 
 from analytics.models import ActivityEvent
 from communities import permissions as community_permissions
 from communities import services as community_services
 from communities.models import Community, CommunityMembership, CommunityRole, IntroAnswer, Onboarding
+from copapp.uploads import sanitize_filename, split_filename
 from members.models import Expertise, OrganisationType
 from spaces import permissions as space_permissions
 from spaces import services as space_services
 from spaces.models import (
+    Comment,
+    FileAsset,
+    FileVersion,
     Invitation,
     JoinRequest,
+    Page,
+    PageTemplate,
     Space,
     SpaceBan,
     SpaceMembership,
     SpaceRole,
     SpaceUserObjectPermission,
     Visibility,
+    Watch,
 )
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -801,6 +823,766 @@ def _participants(plan: CommunityPlan) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
+# --- Pages, files, comments and watches -----------------------------------------------------------------
+@dataclass
+class Edit:
+    """One saved version: who, the Markdown body, the edit summary. ``{{inline:NAME}}`` and
+    ``{{download:NAME}}`` are replaced with the URLs of the space's file of that name."""
+
+    author: str
+    body: str
+    summary: str
+
+
+@dataclass
+class Restore:
+    """A version that restores an earlier one (written by ``page_restore_version``)."""
+
+    author: str
+    version: int
+
+
+@dataclass
+class FilePlan:
+    name: str
+    author: str
+    content: Callable[[], bytes]
+    description: str = ""
+    new_versions: list[tuple[str, Callable[[], bytes], str]] = field(
+        default_factory=list
+    )  # (key, content, note)
+
+
+@dataclass
+class PagePlan:
+    title: str
+    versions: list[Edit | Restore]  # the first is an Edit: the page's creation
+    parent: str | None = None  # title of the parent page, created earlier in the same space
+    attachments: list[FilePlan] = field(default_factory=list)  # uploaded right after the first version
+    comments: list[tuple[str, str, int | None]] = field(default_factory=list)  # (key, body, index replied to)
+    restricted_to: list[str] = field(default_factory=list)  # named viewers (author and admins see it too)
+    restricted_editors: list[str] = field(default_factory=list)
+    watchers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ContentPlan:
+    community: str
+    space: str
+    admin: str = ""  # who saves the templates (an admin of the space)
+    templates: list[tuple[str, str, str]] = field(default_factory=list)  # (name, description, body)
+    files: list[FilePlan] = field(default_factory=list)  # the space's file library
+    pages: list[PagePlan] = field(default_factory=list)  # parents before their subpages
+    watchers: list[str] = field(default_factory=list)  # people watching the whole space
+
+
+def _pdf(title: str, lines: list[str]) -> bytes:
+    """A small, valid one-page PDF (Helvetica text), with a correct cross-reference table."""
+
+    def text(value: str) -> str:
+        return value.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    operators = ["BT", "/F1 15 Tf", "56 780 Td", f"({text(title)}) Tj", "/F1 10 Tf", "0 -26 Td"]
+    for line in lines:
+        operators += [f"({text(line)}) Tj", "0 -15 Td"]
+    operators.append("ET")
+    stream = "\n".join(operators).encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+LINKAGE_RATES = [("Tax", 96), ("Civil reg.", 89), ("Social sec.", 93), ("Education", 81), ("Health", 86)]
+
+
+def _linkage_chart_png() -> bytes:
+    """A small bar chart (share of records linked to the population spine, by source) drawn with Pillow."""
+    width, height, left, bottom = 420, 220, 40, 190
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((left, 6), "Records linked to the population spine (%), illustrative", fill="#222222")
+    draw.line((left, 30, left, bottom), fill="#555555")
+    draw.line((left, bottom, width - 10, bottom), fill="#555555")
+    for tick in (0, 50, 100):
+        y = bottom - tick * 1.5
+        draw.text((8, y - 6), str(tick), fill="#555555")
+    bar, gap = 52, 20
+    for i, (label, rate) in enumerate(LINKAGE_RATES):
+        x = left + gap + i * (bar + gap)
+        draw.rectangle((x, bottom - rate * 1.5, x + bar, bottom - 1), fill="#1f6f8b")
+        draw.text((x + 2, bottom - rate * 1.5 - 13), f"{rate}", fill="#222222")
+        draw.text((x, bottom + 6), label, fill="#222222")
+    buffer = BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def _guidelines_pdf() -> bytes:
+    return _pdf(
+        "Regional guidelines on integrating administrative data for official statistics",
+        [
+            "Draft for consultation - Data Integration community of practice, 2026",
+            "",
+            "1. Purpose and scope",
+            "These guidelines help national statistics offices in Asia and the Pacific use administrative",
+            "registers (tax, civil registration, social protection, education, health) in regular",
+            "statistical production.",
+            "",
+            "2. Principles",
+            "- Statistical use only: linked data are never used for decisions about individuals.",
+            "- Transparency: sources, methods and linkage quality are documented and published.",
+            "- Proportionality: identifiers are kept only as long as the linkage needs them.",
+            "",
+            "3. Steps",
+            "Inventory of sources; access agreements; quality assessment; linkage; evaluation; publication.",
+            "",
+            "4. Case studies",
+            "Indonesia (village registry linkage), the Philippines (CRVS and census), Republic of Korea",
+            "(register-based census), Australia (PLIDA) and New Zealand (IDI).",
+        ],
+    )
+
+
+_INVENTORY_HEADER = "country,office,source,custodian,unit,frequency,linkage_key,used_for\n"
+_INVENTORY_ROWS = (
+    "Indonesia,BPS,Village potential census (Podes),BPS,village,about every three years,village code,"
+    "small-area statistics\n"
+    "Indonesia,BPS,Population administration (Dukcapil),Ministry of Home Affairs,person,continuous,NIK,"
+    "population estimates\n"
+    "Philippines,PSA,Civil registration,PSA (Civil Registrar General),event,continuous,"
+    "name + date + place,registration completeness\n"
+    "Philippines,PSA,PhilSys register,PSA,person,continuous,PhilSys number,census frame (pilot)\n"
+    "Australia,ABS,PLIDA,ATO; Services Australia; Department of Health,person,annual,linkage spine,"
+    "integrated analysis\n"
+)
+_INVENTORY_ROWS_ADDED = (
+    '"Korea, Republic of",Statistics Korea,Resident registration,Ministry of the Interior and Safety,person,'
+    "continuous,resident registration number,register-based census\n"
+    "New Zealand,Stats NZ,Integrated Data Infrastructure (IDI),IRD; MSD; Ministry of Health,person,"
+    "quarterly,IDI spine,administrative population census\n"
+)
+
+
+def _inventory_v1() -> bytes:
+    return (_INVENTORY_HEADER + _INVENTORY_ROWS).encode()
+
+
+def _inventory_v2() -> bytes:
+    return (_INVENTORY_HEADER + _INVENTORY_ROWS + _INVENTORY_ROWS_ADDED).encode()
+
+
+TEMPLATE_MEETING_NOTES = """\
+- **Date:**
+- **Participants:**
+- **Apologies:**
+
+## Agenda
+1. (item)
+
+## Discussion
+
+## Decisions
+
+## Actions
+| What | Who | By when |
+|---|---|---|
+| | | |
+"""
+
+TEMPLATE_CASE_STUDY = """\
+## Summary
+One paragraph: what the office did and what changed as a result.
+
+## Context
+The office, the country and the statistical need.
+
+## Data sources
+| Source | Custodian | Unit | Frequency |
+|---|---|---|---|
+| | | | |
+
+## Method
+
+## Results
+
+## Lessons learned
+
+## Contact
+Who to ask for details (name, office, e-mail).
+"""
+
+TEMPLATE_COUNTRY_EXPERIENCE = """\
+## Country and office
+
+## What we tried
+
+## What worked
+
+## What did not work
+
+## What we would do differently
+
+## Documents
+Attach reports or presentations to this page.
+"""
+
+GUIDE_INTRO = """\
+This guide collects what offices in Asia and the Pacific have learned about bringing administrative data \
+into regular statistical production. It is written for methodologists and managers starting a programme; \
+the case studies below it show the steps in practice.
+
+## Why integrate administrative data
+
+- **Lower cost and response burden**: the registers exist already, so nobody is asked the same question twice.
+- **More detail**: full coverage supports small-area and small-group statistics that surveys cannot.
+- **Timeliness**: many registers are updated monthly or continuously.
+"""
+
+GUIDE_STEPS = """\
+## Steps
+
+1. Make an inventory of the sources, their custodians and the legal basis for access.
+2. Agree access with each custodian in writing (see the checklist below).
+3. Assess quality: coverage, definitions, reference dates, timeliness.
+4. Link the sources, evaluate the linkage and document every decision.
+"""
+
+GUIDE_STEPS_REVISED = """\
+## Steps
+
+1. **Inventory**: list the sources, their custodians, units, update frequency and the legal basis for access.
+2. **Access**: agree it with each custodian in writing; the checklist below lists what to cover.
+3. **Quality**: assess coverage, definitions, reference dates and timeliness against your statistical needs.
+4. **Linkage**: choose deterministic or probabilistic linkage, and keep a log of every decision.
+5. **Evaluation**: measure linkage error before anything is published.
+"""
+
+GUIDE_SOURCES = """\
+## Data sources in use
+
+| Office | Source | Custodian | Linkage key | Used for |
+|---|---|---|---|---|
+| BPS Indonesia | Village potential census, population administration | BPS, Ministry of Home Affairs | \
+Village code, NIK | Small-area statistics |
+| PSA Philippines | Civil registration, PhilSys | PSA | PhilSys number | \
+Registration completeness, census frame |
+| ABS Australia | Tax, social security, health (PLIDA) | ATO, Services Australia, Department of Health | \
+Linkage spine | Integrated analysis |
+
+The full inventory, with more offices, is the CSV file in the library. The chart shows the share of \
+records linked to the population spine, by source (illustrative figures from the 2025 workshop).
+
+![Records linked to the population spine, by source]({{inline:linkage-rates-2025.png}})
+"""
+
+GUIDE_SOURCES_KOREA = GUIDE_SOURCES.replace(
+    "\n\nThe full inventory",
+    "\n| Statistics Korea | Resident registration, building register | Ministry of the Interior and Safety | "
+    "Resident registration number | Register-based census |\n\nThe full inventory",
+)
+
+GUIDE_KOREA = """\
+## From a traditional to a register-based census
+
+Statistics Korea moved to a register-based census in 2015, after several years of preparation: the \
+registers now give the population and housing counts every year, and a sample survey every five years \
+collects what the registers do not hold (commuting, for example). Most of the preparation went into \
+agreements with custodians and into the rules for resolving conflicts between registers.
+
+Access rules matter as much as methods: the ABS [Five Safes framework][five-safes] is one way of deciding \
+who may use linked data, and how.
+
+[five-safes]: https://www.abs.gov.au/about/data-services/data-confidentiality-guide/five-safes-framework
+"""
+
+GUIDE_QUALITY = """\
+## Quality checks before publishing
+
+- Compare register counts with the last census or survey estimates, by area, sex and age group.
+- Estimate false-match and missed-match rates from a clerical review sample.
+- Check that the linked population is not biased: groups that link less often (recent migrants, \
+people without a fixed address) should be reported.
+
+## Further reading
+
+- [Regional guidelines on integrating administrative data (draft)]\
+({{download:regional-guidelines-admin-data-draft.pdf}}), in the file library
+- The case studies and the checklist below this page
+- [ESCAP Statistics Division](https://www.unescap.org/our-work/statistics)
+"""
+
+INDONESIA_V1 = """\
+## Summary
+BPS links the village potential census (Podes) with the population administration data of the Ministry of \
+Home Affairs (Dukcapil) through a common village code, to produce village-level indicators between censuses.
+
+## Context
+Indonesia has more than 80,000 villages. Village codes change when villages split or merge, so the same \
+code can mean different areas in different years.
+
+## Data sources
+| Source | Custodian | Unit | Frequency |
+|---|---|---|---|
+| Village potential census (Podes) | BPS | Village | About every three years |
+| Population administration (Dukcapil) | Ministry of Home Affairs | Person, household | Continuous |
+| Master file of villages | BPS | Village | Every semester |
+
+## Method
+1. Harmonise village codes with the BPS master file of villages, using its split and merge history.
+2. Aggregate the population register to villages.
+3. Compare with Podes counts and flag villages that differ by more than 10 %.
+"""
+
+INDONESIA_V2 = (
+    INDONESIA_V1
+    + """
+## Results
+After harmonisation the codes matched for almost all villages; most of the others were villages created \
+after the last update of the master file.
+
+## Lessons learned
+- Keep a history table of code changes: every linkage needs it.
+- Agree the reference date with the custodian before the extract is made.
+
+## Contact
+Agus Wibowo, Statistics Indonesia (BPS).
+"""
+)
+
+PHILIPPINES_V1 = """\
+## Summary
+The Philippine Statistics Authority (PSA) is both the civil registrar general and the census agency. It \
+compares birth registrations with census counts to estimate registration completeness, and is testing the \
+PhilSys national ID register as a frame for the next census.
+
+## Data sources
+| Source | Custodian | Unit | Frequency |
+|---|---|---|---|
+| Civil registration (births, deaths, marriages) | PSA (Civil Registrar General) | Event | Continuous |
+| 2020 Census of Population and Housing | PSA | Person, household | Every ten years, mid-decade count |
+| PhilSys register | PSA | Person | Continuous |
+
+## Method
+1. Match census records of children under one to birth registrations (name, sex, date and place of birth).
+2. Estimate completeness by region and province.
+3. Test PhilSys registrations as a listing frame in pilot barangays.
+
+## Lessons learned
+- Late registration is common: allow for it before calling a birth unregistered.
+- One agency holding both sources makes access simpler, not matching: names are spelled in many ways.
+"""
+
+PHILIPPINES_V2 = (
+    PHILIPPINES_V1
+    + """
+## Compared with other offices
+Statistics Korea's register-based census rests on a resident register that people must update when they \
+move. The PhilSys pilots test the same question from the other side: does a register built for \
+identification cover everyone who lives in an area, at the address where they live?
+"""
+)
+
+CHECKLIST_V1 = """\
+Use this checklist when drafting an agreement with the custodian of an administrative source.
+
+## Before drafting
+- Name the legal basis for access: the statistics act, a regulation or a memorandum of understanding.
+- Agree the purpose: statistical use only, never decisions about individuals.
+
+## What the agreement covers
+1. Data items, reference periods and the delivery schedule.
+2. Identifiers: which are delivered, which are replaced by a linkage key, and who holds the key.
+3. Security: where the data are stored and who may access them.
+4. Retention: how long identifiable data are kept, and when and how they are destroyed.
+5. Publication: the disclosure-control rules the custodian expects.
+6. A review date and contacts on both sides.
+
+## After signing
+- Keep a register of agreements with their review dates.
+- Tell the custodian each year what the data were used for.
+"""
+
+CHECKLIST_SHORT = """\
+Cover at least:
+
+1. Data items, reference periods and delivery schedule.
+2. Identifiers and linkage keys.
+3. Security and access.
+4. Publication rules.
+"""
+
+PROTOCOL_V1 = """\
+**Status:** draft for the task team only, not for circulation.
+
+## Scope
+Linkage of person-level records between the population register, tax records and the census, for \
+statistical purposes only.
+
+## Privacy-preserving linkage
+1. Each custodian replaces names and dates of birth with keyed hashes (Bloom filter encodings) before \
+delivery.
+2. A trusted third party holds the key and computes match weights on the encodings only.
+3. Linked records are returned to the statistics office with a project-specific identifier.
+
+## Open questions
+- Who acts as the trusted third party where the statistics office is the only candidate?
+"""
+
+PROTOCOL_V2 = (
+    PROTOCOL_V1
+    + """- How long may the encodings be kept between annual linkage runs?
+
+## Quality measures to report
+| Measure | How it is estimated |
+|---|---|
+| Linkage rate | Linked records over records in the smaller file |
+| False-match rate | Clerical review of a sample of links |
+| Missed-match rate | Review of unlinked pairs near the threshold |
+"""
+)
+
+MEETING_NOTES = """\
+- **Date:** 4 February 2026
+- **Participants:** Emma Whitfield (chair), Aroha Ngata, Agus Wibowo, Ji-yeon Park
+- **Apologies:** Priya Nair
+
+## Agenda
+1. Outline of the regional guidelines
+2. Draft linkage protocol
+3. Timeline for the Committee session
+
+## Decisions
+- The protocol stays restricted to the drafting group until the custodians have commented.
+
+## Actions
+| What | Who | By when |
+|---|---|---|
+| Circulate the outline | Emma | 18 February |
+| Add quality measures to the protocol | Aroha | 4 March |
+"""
+
+CAPI_V1 = """\
+## Summary
+Most censuses of the 2020 round in Asia and the Pacific used tablets or smartphones for at least part of \
+the enumeration. This page collects practical lessons for offices preparing the 2030 round.
+
+## Lessons
+- **Procure early**: tenders, delivery and configuration of devices took longer than planned almost \
+everywhere.
+- **Test the questionnaire application in the field**, not only in the office, and with the real devices.
+- **Plan for charging and connectivity** in remote areas: power banks, offline maps and synchronisation \
+whenever a signal is available.
+- **Monitor progress daily** with a dashboard of completed households by enumeration area.
+"""
+
+CAPI_V2 = (
+    CAPI_V1
+    + """
+## Pacific experience
+Small island offices often reuse census tablets for later household surveys, which spreads the cost. \
+Shipping, customs and inter-island transport take longer than expected: order devices at least a year \
+before the census, and keep spares on every island.
+"""
+)
+
+PES_V1 = """\
+## Purpose
+A post-enumeration survey (PES) measures census coverage (people missed or counted twice) and, optionally, \
+the quality of selected answers.
+
+## Design choices
+| Choice | Options | Notes |
+|---|---|---|
+| Timing | One to three months after enumeration | Later means more movers and more recall error |
+| Sample | Enumeration areas, stratified | Include hard-to-count areas |
+| Matching | Clerical, computer-assisted | Budget for clerical review |
+| Independence | Separate staff and listing | Never send enumerators back to their own areas |
+"""
+
+PES_V2 = (
+    PES_V1
+    + """
+## Estimation
+Coverage is estimated with dual-system estimation in each stratum: the census and the PES are treated as \
+two independent captures of the same population. Report the estimates with their confidence intervals, \
+and by age and sex: young men and infants are the groups most often missed.
+"""
+)
+
+CYCLONE_V1 = """\
+A checklist for producing the first damage statistics in the weeks after a tropical cyclone, written for \
+offices with a small team.
+
+## In the first week
+1. Agree with the disaster management office which figures the statistics office will compile.
+2. Reuse the latest census frame: enumeration areas, household counts and dwelling types.
+3. Collect damage by dwelling with a short form (destroyed, damaged, not affected).
+
+## In the first month
+- Estimate the affected population by area from the dwelling counts.
+- Publish with clear notes on coverage: areas not yet reached are reported as such, not as zero.
+"""
+
+CYCLONE_V2 = (
+    CYCLONE_V1
+    + """
+## Experience: Vanuatu, 2023
+After the two cyclones of March 2023 the bureau and the disaster management office shared one damage form, \
+which avoided asking households twice. Tablets from the census were reused for the assessment.
+"""
+)
+
+GLOSSARY_V1 = """\
+Short definitions used in this community, following the Disaster-related Statistics Framework.
+
+- **Hazard**: a process or phenomenon that may cause loss of life, injury, damage or disruption.
+- **Exposure**: people, infrastructure, housing and other assets located in hazard-prone areas.
+- **Vulnerability**: conditions that increase the susceptibility of people or assets to the impacts of \
+hazards.
+- **Damage**: total or partial destruction of physical assets, measured in physical units.
+- **Loss**: changes in economic flows caused by the disaster, such as lost production or income.
+"""
+
+GLOSSARY_V2 = (
+    GLOSSARY_V1
+    + """- **Affected people**: people whose lives, livelihoods or assets were harmed by the disaster \
+(Sendai Framework indicator B-1).
+"""
+)
+
+CONTENT = [
+    ContentPlan(
+        community="data-integration",
+        space="good-practices",
+        admin="siti",
+        templates=[
+            ("Meeting notes", "Date, participants, agenda, decisions and actions.", TEMPLATE_MEETING_NOTES),
+            (
+                "Good-practice case study",
+                "For the library: context, sources, method, results and lessons.",
+                TEMPLATE_CASE_STUDY,
+            ),
+            (
+                "Country experience",
+                "A shorter account of what one office tried and learned.",
+                TEMPLATE_COUNTRY_EXPERIENCE,
+            ),
+        ],
+        files=[
+            FilePlan(
+                "regional-guidelines-admin-data-draft.pdf",
+                "siti",
+                _guidelines_pdf,
+                "Draft regional guidelines on integrating administrative data, for consultation.",
+            ),
+            FilePlan(
+                "admin-data-sources-inventory.csv",
+                "agus",
+                _inventory_v1,
+                "Inventory of administrative sources used by offices in the community.",
+                new_versions=[("jiyeon", _inventory_v2, "Added the Republic of Korea and New Zealand.")],
+            ),
+        ],
+        pages=[
+            PagePlan(
+                "Integrating administrative data: a guide",
+                [
+                    Edit("emma", f"{GUIDE_INTRO}\n{GUIDE_STEPS}", "First outline, from the 2025 workshop"),
+                    Edit(
+                        "agus",
+                        f"{GUIDE_INTRO}\n{GUIDE_STEPS}\n{GUIDE_SOURCES}",
+                        "Added the table of data sources and the linkage-rate chart",
+                    ),
+                    Edit(
+                        "jiyeon",
+                        f"{GUIDE_INTRO}\n{GUIDE_STEPS}\n{GUIDE_SOURCES_KOREA}\n{GUIDE_KOREA}",
+                        "Added Korea's register-based census and a link to the Five Safes",
+                    ),
+                    Edit(
+                        "siti",
+                        f"{GUIDE_INTRO}\n{GUIDE_STEPS_REVISED}\n{GUIDE_SOURCES_KOREA}\n{GUIDE_KOREA}\n"
+                        f"{GUIDE_QUALITY}",
+                        "Expanded the steps; added quality checks and further reading",
+                    ),
+                ],
+                attachments=[
+                    FilePlan(
+                        "linkage-rates-2025.png",
+                        "agus",
+                        _linkage_chart_png,
+                        "Share of records linked, by source (illustrative figures).",
+                    )
+                ],
+                comments=[
+                    (
+                        "agus",
+                        "Should we add a row for Viet Nam's national population database? "
+                        "Tran Minh Duc described it in the help desk last month.",
+                        None,
+                    ),
+                    (
+                        "emma",
+                        "Yes, good idea. I will ask Duc for the custodian and the linkage key and add it in "
+                        "the next revision.",
+                        0,
+                    ),
+                    (
+                        "jiyeon",
+                        "The chart uses the 2025 workshop figures. Korea's **2025 register-based census** "
+                        "results are published in July; I will update our bar then.",
+                        None,
+                    ),
+                ],
+                watchers=["duc", "emma"],
+            ),
+            PagePlan(
+                "Case study: Indonesia's village registry linkage",
+                [
+                    Edit("agus", INDONESIA_V1, "First draft from the BPS workshop presentation"),
+                    Edit("siti", INDONESIA_V2, "Added results, lessons learned and a contact"),
+                ],
+                parent="Integrating administrative data: a guide",
+            ),
+            PagePlan(
+                "Case study: Philippines CRVS and census",
+                [
+                    Edit("emma", PHILIPPINES_V1, "Drafted from PSA's presentation, checked with Ramon"),
+                    Edit("jiyeon", PHILIPPINES_V2, "Added a comparison with Korea's resident register"),
+                ],
+                parent="Integrating administrative data: a guide",
+                watchers=["ramon"],
+            ),
+            PagePlan(
+                "Checklist for data-sharing agreements",
+                [
+                    Edit("jiyeon", CHECKLIST_V1, "Checklist used by Statistics Korea, generalised"),
+                    Edit("agus", CHECKLIST_SHORT, "Shortened to one screen"),
+                    Restore("jiyeon", 1),
+                ],
+                parent="Integrating administrative data: a guide",
+                comments=[
+                    (
+                        "jiyeon",
+                        "I restored the full version: the short one dropped the retention clause, which "
+                        "custodians always ask about.",
+                        None,
+                    ),
+                    ("agus", "Agreed, thanks. Retention was the first question our tax office asked.", 0),
+                ],
+            ),
+        ],
+        watchers=["priya", "agus"],
+    ),
+    ContentPlan(
+        community="data-integration",
+        space="linkage-task-team",
+        pages=[
+            PagePlan(
+                "Draft linkage protocol (restricted)",
+                [
+                    Edit("emma", PROTOCOL_V1, "First draft for the drafting group"),
+                    Edit("aroha", PROTOCOL_V2, "Added quality measures and an open question on retention"),
+                ],
+                comments=[
+                    (
+                        "agus",
+                        "BPS could test the Bloom filter encodings on the village registry before March.",
+                        None,
+                    )
+                ],
+                restricted_to=["aroha", "agus"],
+                restricted_editors=["aroha"],
+                watchers=["agus"],
+            ),
+            PagePlan(
+                "Meeting notes: task team call, 4 February 2026",
+                [Edit("aroha", MEETING_NOTES, "Notes of the call")],
+            ),
+        ],
+        watchers=["emma"],
+    ),
+    ContentPlan(
+        community="census-innovation",
+        space="good-practices",
+        pages=[
+            PagePlan(
+                "Tablet-based enumeration (CAPI): lessons from the 2020 round",
+                [
+                    Edit("lan", CAPI_V1, "Lessons collected at the regional census workshop"),
+                    Edit("losaline", CAPI_V2, "Added Pacific experience"),
+                ],
+                comments=[
+                    (
+                        "losaline",
+                        "Samoa and Tonga would welcome a short note on procuring devices for the 2030 round.",
+                        None,
+                    )
+                ],
+                watchers=["faamanu"],
+            ),
+            PagePlan(
+                "Post-enumeration survey: design notes",
+                [
+                    Edit("losaline", PES_V1, "Design choices, from SPC's census support"),
+                    Edit("lan", PES_V2, "Added a section on estimation"),
+                ],
+            ),
+        ],
+        watchers=["sabin"],
+    ),
+    ContentPlan(
+        community="disaster-statistics",
+        space="forum",
+        pages=[
+            PagePlan(
+                "Rapid damage statistics after a cyclone: a checklist for small offices",
+                [
+                    Edit("mereoni", CYCLONE_V1, "Checklist drawn from Fiji's experience after TC Winston"),
+                    Edit("jeanpierre", CYCLONE_V2, "Added Vanuatu's experience of the 2023 cyclones"),
+                ],
+                comments=[
+                    (
+                        "losaline",
+                        "Could we add a line on reusing the census **dwelling listing** as the damage frame?",
+                        None,
+                    ),
+                    ("mereoni", "Yes, it is step 2 now; I will add an example from Fiji.", 0),
+                ],
+                watchers=["jeanpierre"],
+            ),
+            PagePlan(
+                "Glossary: hazard, exposure, vulnerability, damage and loss",
+                [
+                    Edit(
+                        "farhana", GLOSSARY_V1, "Definitions from the Disaster-related Statistics Framework"
+                    ),
+                    Edit("losaline", GLOSSARY_V2, "Added affected people (Sendai indicator B-1)"),
+                ],
+            ),
+        ],
+        watchers=["lan"],
+    ),
+]
+
+_FILE_TOKEN = re.compile(r"\{\{(inline|download):([^}]+)\}\}")
+
+
 # --- The seeding itself -------------------------------------------------------------------------------------
 def _forget(*users) -> None:
     """Drop the per-request caches of roles, as a new request would (the seed acts as many requests)."""
@@ -834,6 +1616,13 @@ COUNTED = {
     "invitations": Invitation,
     "bans": SpaceBan,
     "individual grants": SpaceUserObjectPermission,
+    "pages": Page,
+    "page versions": Page.history.model,
+    "page templates": PageTemplate,
+    "files": FileAsset,
+    "file versions": FileVersion,
+    "comments": Comment,
+    "watches": Watch,
     "activity events": ActivityEvent,
 }
 
@@ -858,6 +1647,9 @@ class Seeder:
         self.staff = self.people["admin"]
         for plan in COMMUNITIES:
             self.seed_community(plan)
+        _forget()  # roles are settled now: every check below sees them
+        for content in CONTENT:
+            self.seed_content(content)
 
     # People
     def ensure_person(self, person: Person):
@@ -990,6 +1782,126 @@ class Seeder:
             _forget(admin)
             space_services.space_set_archived(actor=admin, space=space, archived=True)
 
+    # Pages, files, comments and watches
+    def seed_content(self, plan: ContentPlan) -> None:
+        space = Space.objects.select_related("community").get(
+            community__slug=plan.community, slug__iexact=plan.space
+        )
+        if space.is_archived:
+            return
+        for name, description, body in plan.templates:
+            if not PageTemplate.objects.filter(space=space, name__iexact=name).exists():
+                space_services.page_template_save(
+                    actor=self.people[plan.admin], space=space, name=name, body=body, description=description
+                )
+        for file_plan in plan.files:
+            self.ensure_file(space, file_plan)
+        for page_plan in plan.pages:
+            self.ensure_page(space, page_plan)
+        for key in plan.watchers:
+            user = self.people[key]
+            if not Watch.objects.filter(user=user, space=space).exists():
+                space_services.watch_toggle(actor=user, space=space)
+
+    def ensure_file(self, space: Space, plan: FilePlan, page: Page | None = None) -> FileAsset:
+        """Upload the file unless the space has one of that name; then any versions it does not have yet."""
+        name = sanitize_filename(plan.name, extension=split_filename(plan.name)[1])
+        asset = FileAsset.objects.filter(space=space, name=name).first()
+        if asset is None:
+            asset = space_services.file_upload(
+                actor=self.people[plan.author],
+                space=space,
+                page=page,
+                upload=SimpleUploadedFile(plan.name, plan.content()),
+                description=plan.description,
+            )
+        for number, (key, content, note) in enumerate(plan.new_versions, start=2):
+            if asset.version_count < number:
+                space_services.file_version_upload(
+                    actor=self.people[key],
+                    asset=asset,
+                    upload=SimpleUploadedFile(plan.name, content()),
+                    comment=note,
+                )
+        return asset
+
+    def ensure_page(self, space: Space, plan: PagePlan) -> None:
+        """Create the page with all its versions, unless the space has it already (by slug or title)."""
+        slug = slugify(plan.title, allow_unicode=True)[:70]
+        page = (
+            Page.objects.filter(space=space)
+            .filter(Q(slug=slug) | Q(title=plan.title))
+            .select_related("item")
+            .first()
+        )
+        if page is None:
+            page = self.create_page(space, plan)
+        for key in plan.watchers:
+            user = self.people[key]
+            if not Watch.objects.filter(user=user, item=page.item).exists():
+                space_services.watch_toggle(actor=user, item=page.item)
+
+    def create_page(self, space: Space, plan: PagePlan) -> Page:
+        first, *later = plan.versions
+        assert isinstance(first, Edit)
+        parent = Page.objects.filter(space=space, title=plan.parent).first() if plan.parent else None
+        author = self.people[first.author]
+        page = space_services.page_create(
+            actor=author,
+            space=space,
+            title=plan.title,
+            body=self._fill(space, first.body),
+            parent=parent,
+            summary=first.summary,
+        )
+        for attachment in plan.attachments:
+            self.ensure_file(space, attachment, page=page)
+        for change in later:
+            actor = self.people[change.author]
+            if isinstance(change, Restore):
+                page = space_services.page_restore_version(actor=actor, page=page, version=change.version)
+            else:
+                page = space_services.page_update(
+                    actor=actor,
+                    page=page,
+                    title=plan.title,
+                    body=self._fill(space, change.body),
+                    base_version=page.version,
+                    summary=change.summary,
+                )
+        if plan.restricted_to or plan.restricted_editors:
+            space_services.page_set_restrictions(
+                actor=author,
+                page=page,
+                viewers=[self.people[key] for key in plan.restricted_to],
+                editors=[self.people[key] for key in plan.restricted_editors],
+                restrict_view=bool(plan.restricted_to),
+                restrict_edit=bool(plan.restricted_editors),
+            )
+        comments: list[Comment] = []
+        for key, body, reply_to in plan.comments:
+            comments.append(
+                space_services.comment_create(
+                    actor=self.people[key],
+                    target=page.item,
+                    body=body,
+                    parent=comments[reply_to] if reply_to is not None else None,
+                )
+            )
+        return page
+
+    @staticmethod
+    def _fill(space: Space, body: str) -> str:
+        """Point ``{{inline:NAME}}`` and ``{{download:NAME}}`` at the space's file of that name."""
+
+        def url(match: re.Match) -> str:
+            kind, name = match.groups()
+            asset = FileAsset.objects.get(space=space, name=name)
+            view = "spaces:file-inline" if kind == "inline" else "spaces:file-download"
+            return reverse(view, kwargs={"file_id": asset.pk, "filename": asset.name})
+
+        return _FILE_TOKEN.sub(url, body)
+
     @staticmethod
     def _has_history(space: Space, user) -> bool:
         """Already a member, banned, or asked before (whatever the answer): leave them be."""
@@ -1031,7 +1943,10 @@ class Seeder:
 
 
 class Command(BaseCommand):
-    help = "Build a realistic demo platform (people, communities, spaces, roles, pending items). Idempotent."
+    help = (
+        "Build a realistic demo platform (people, communities, spaces, roles, pending items, pages, files, "
+        "comments). Idempotent."
+    )
 
     def handle(self, *args, **options) -> None:
         before = {label: model.objects.count() for label, model in COUNTED.items()}
