@@ -18,7 +18,10 @@ class ActivityEvent(models.Model):
     occurred_at = models.DateTimeField(db_index=True)
 
     class Meta:
-        indexes = [models.Index(fields=["community_id", "occurred_at"]), models.Index(fields=["member", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["community_id", "occurred_at"]),
+            models.Index(fields=["member", "occurred_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} by {self.member_id} at {self.occurred_at:%Y-%m-%d %H:%M}"

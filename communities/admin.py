@@ -31,9 +31,7 @@ class CommunityAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(
-                member_count=Count("memberships", distinct=True), space_count=Count("spaces", distinct=True)
-            )
+            .annotate(member_count=Count("memberships", distinct=True), space_count=Count("spaces", distinct=True))
         )
 
     @admin.display(description=_("members"), ordering="member_count")

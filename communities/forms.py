@@ -1,6 +1,5 @@
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from communities.models import Community, CommunityRole
@@ -20,7 +19,10 @@ class CommunityForm(forms.ModelForm):
     class Meta:
         model = Community
         fields = ["name", "slug", "description", "guidelines", "time_zone", "logo"]
-        widgets = {"description": forms.Textarea(attrs={"rows": 3}), "guidelines": forms.Textarea(attrs={"rows": 6})}
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "guidelines": forms.Textarea(attrs={"rows": 6}),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -60,5 +62,3 @@ class OnboardingForm(forms.Form):
 
 class CommunityRoleForm(forms.Form):
     role = forms.ChoiceField(choices=CommunityRole.choices)
-
-

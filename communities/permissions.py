@@ -14,7 +14,10 @@ def community_role(user, community: Community) -> str | None:
         return None
     cached = getattr(user, _ATTR, None)
     if cached is None or cached[0] != rolecache.current():
-        cached = (rolecache.current(), dict(CommunityMembership.objects.filter(user=user).values_list("community_id", "role")))
+        cached = (
+            rolecache.current(),
+            dict(CommunityMembership.objects.filter(user=user).values_list("community_id", "role")),
+        )
         setattr(user, _ATTR, cached)
     return cached[1].get(community.pk)
 

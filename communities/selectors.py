@@ -14,7 +14,9 @@ def communities_with_counts() -> QuerySet[Community]:
 def community_leaders(community: Community) -> QuerySet[CommunityMembership]:
     return (
         CommunityMembership.objects.filter(
-            community=community, role__in=[CommunityRole.ADMIN, CommunityRole.MODERATOR], user__deleted_at__isnull=True
+            community=community,
+            role__in=[CommunityRole.ADMIN, CommunityRole.MODERATOR],
+            user__deleted_at__isnull=True,
         )
         .select_related("user__profile")
         .order_by("role", "user__display_name")

@@ -8,8 +8,14 @@ from django.utils.translation import gettext as _
 
 from analytics.recording import record_activity
 from communities import permissions
-from communities.models import Community, CommunityMembership, CommunityRole, IntroAnswer, IntroQuestion, Onboarding
-
+from communities.models import (
+    Community,
+    CommunityMembership,
+    CommunityRole,
+    IntroAnswer,
+    IntroQuestion,
+    Onboarding,
+)
 
 # Addresses under /c/ that a community slug must not shadow.
 RESERVED_SLUGS = {"new"}
@@ -42,7 +48,12 @@ def community_create(
     if Community.objects.filter(slug__iexact=slug).exists():
         raise ValidationError({"slug": _("A community with this short name already exists.")})
     community = Community(
-        name=name, slug=slug, description=description, guidelines=guidelines, time_zone=time_zone, created_by=actor
+        name=name,
+        slug=slug,
+        description=description,
+        guidelines=guidelines,
+        time_zone=time_zone,
+        created_by=actor,
     )
     community.full_clean()
     community.save()

@@ -12,5 +12,9 @@ urlpatterns = [
     path("c/<slug:community_slug>/welcome/", views.onboarding, name="onboarding"),
     path("c/<slug:community_slug>/members/", views.community_members, name="members"),
     path("c/<slug:community_slug>/members/<int:user_id>/role/", views.community_member_role, name="member-role"),
-    path("c/<slug:community_slug>/members/<int:user_id>/focal-point/", views.community_focal_point, name="focal-point"),
+    path(
+        "c/<slug:community_slug>/members/<int:user_id>/focal-point/",
+        views.community_focal_point,
+        name="focal-point",
+    ),
 ]

@@ -26,7 +26,10 @@ def community_list(request):
     return render(
         request,
         "communities/community_list.html",
-        {"communities": selectors.communities_with_counts(), "can_create": permissions.can_create_community(request.user)},
+        {
+            "communities": selectors.communities_with_counts(),
+            "can_create": permissions.can_create_community(request.user),
+        },
     )
 
 
@@ -132,7 +135,9 @@ def community_member_role(request, community_slug, user_id):
         messages.error(request, _("Choose a community role."))
     else:
         try:
-            services.community_role_set(actor=request.user, community=community, user=member.user, role=form.cleaned_data["role"])
+            services.community_role_set(
+                actor=request.user, community=community, user=member.user, role=form.cleaned_data["role"]
+            )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -153,5 +158,3 @@ def community_focal_point(request, community_slug, user_id):
     else:
         messages.success(request, _("Focal point updated."))
     return redirect("communities:members", community_slug=community.slug)
-
-

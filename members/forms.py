@@ -19,7 +19,16 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = Profile
-        fields = ["organisation", "organisation_type", "country", "job_title", "bio", "time_zone", "preferred_language", "avatar"]
+        fields = [
+            "organisation",
+            "organisation_type",
+            "country",
+            "job_title",
+            "bio",
+            "time_zone",
+            "preferred_language",
+            "avatar",
+        ]
         widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args, **kwargs):

@@ -33,7 +33,9 @@ def parse_expertise(text: str) -> list[str]:
 
 
 @transaction.atomic
-def profile_update(*, actor, user, display_name: str | None = None, expertise: list[str] | None = None, **fields) -> Profile:
+def profile_update(
+    *, actor, user, display_name: str | None = None, expertise: list[str] | None = None, **fields
+) -> Profile:
     if actor.pk != user.pk and not actor.is_staff:
         raise PermissionDenied
     unknown = set(fields) - PROFILE_FIELDS

@@ -48,7 +48,9 @@ def profile(request, username):
     communities = list(
         CommunityMembership.objects.filter(user=member).select_related("community").order_by("community__name")
     )
-    answer_communities = [m.community_id for m in communities if can_see_onboarding_answers(request.user, m.community, member)]
+    answer_communities = [
+        m.community_id for m in communities if can_see_onboarding_answers(request.user, m.community, member)
+    ]
     answers = (
         IntroAnswer.objects.filter(user=member, question__community_id__in=answer_communities)
         .select_related("question__community")

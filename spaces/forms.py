@@ -56,7 +56,10 @@ class InvitationForm(forms.Form):
     )
     role = forms.TypedChoiceField(label=_("Role"), coerce=int)
     message = forms.CharField(
-        label=_("Personal message (optional)"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Personal message (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
     def __init__(self, *args, roles: list[int], **kwargs):
@@ -90,7 +93,9 @@ class PageForm(forms.Form):
         help_text=_("Markdown: # heading, **bold**, - lists, | tables |, [links](https://…), ![image](/files/…)."),
     )
     summary = forms.CharField(
-        label=_("Edit summary (optional)"), required=False, max_length=100,
+        label=_("Edit summary (optional)"),
+        required=False,
+        max_length=100,
         help_text=_("A few words on what you changed, shown in the history."),
     )
     base_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -105,7 +110,9 @@ class PageRestrictionForm(forms.Form):
     restrict_view = forms.BooleanField(label=_("Only named people may see this page"), required=False)
     restrict_edit = forms.BooleanField(label=_("Only named people may edit this page"), required=False)
     viewers = forms.CharField(
-        label=_("People who may see it"), required=False, max_length=2000,
+        label=_("People who may see it"),
+        required=False,
+        max_length=2000,
         help_text=_("Usernames separated by commas. The author and the space's admins always can."),
     )
     editors = forms.CharField(label=_("People who may edit it"), required=False, max_length=2000)
@@ -113,7 +120,9 @@ class PageRestrictionForm(forms.Form):
     def _users(self, field: str):
         from django.contrib.auth import get_user_model
 
-        names = [n.strip().lstrip("@") for n in self.cleaned_data.get(field, "").replace(";", ",").split(",") if n.strip()]
+        names = [
+            n.strip().lstrip("@") for n in self.cleaned_data.get(field, "").replace(";", ",").split(",") if n.strip()
+        ]
         users = list(get_user_model().objects.filter(username__in=names, is_active=True))
         missing = set(names) - {u.username for u in users}
         if missing:
@@ -131,7 +140,10 @@ class PageMoveForm(forms.Form):
     target = forms.TypedChoiceField(label=_("Destination space"), coerce=int)
     mode = forms.ChoiceField(
         label=_("Move or copy"),
-        choices=[("move", _("Move (with history; it leaves this space)")), ("copy", _("Copy (this page stays)"))],
+        choices=[
+            ("move", _("Move (with history; it leaves this space)")),
+            ("copy", _("Copy (this page stays)")),
+        ],
         widget=forms.RadioSelect,
         initial="move",
     )

@@ -34,7 +34,10 @@ from spaces.models import (
 )
 from spaces.models.space import GRANT_CODENAMES
 
-COMMUNITY_ROLE_IN_SPACES = {CommunityRole.MODERATOR: SpaceRole.MODERATOR, CommunityRole.ADMIN: SpaceRole.ADMIN}
+COMMUNITY_ROLE_IN_SPACES = {
+    CommunityRole.MODERATOR: SpaceRole.MODERATOR,
+    CommunityRole.ADMIN: SpaceRole.ADMIN,
+}
 
 
 # --- Roles of one member, loaded once per request ------------------------------------------------------------
@@ -124,12 +127,14 @@ def can_read_space(user, space: Space) -> bool:
 
 
 def can_join_space(user, space: Space) -> bool:
+    """One-click join of an open space, for signed-in people who hold no role there yet (community moderators
+    and admins, site staff and grant holders already take part)."""
     return (
         user.is_authenticated
         and space.visibility == Visibility.OPEN
         and not space.is_archived
         and not is_banned(user, space)
-        and not is_space_member(user, space)
+        and space_role(user, space) is None
     )
 
 
@@ -182,9 +187,11 @@ def can_ban(actor, space: Space, target) -> bool:
     """Site staff and community moderators/admins cannot be banned from a space of that community."""
     if target.pk == actor.pk or target.is_staff:
         return False
-    community_role = CommunityMembership.objects.filter(community_id=space.community_id, user=target).values_list(
-        "role", flat=True
-    ).first()
+    community_role = (
+        CommunityMembership.objects.filter(community_id=space.community_id, user=target)
+        .values_list("role", flat=True)
+        .first()
+    )
     if community_role in COMMUNITY_ROLE_IN_SPACES:
         return False
     target_role = SpaceMembership.objects.filter(space=space, user=target).values_list("role", flat=True).first()
@@ -453,8 +460,7 @@ def comment_context_visible_q(user) -> Q:
     visible = Item.objects.filter(visible_items_q(user))
     targets = visible.filter(file_context_visible_q(user))
     return ~Q(kind="comment") | (
-        Q(comment__target__in=targets)
-        & (Q(comment__parent__isnull=True) | Q(comment__parent__item__in=visible))
+        Q(comment__target__in=targets) & (Q(comment__parent__isnull=True) | Q(comment__parent__item__in=visible))
     )
 
 

@@ -64,7 +64,6 @@ def member_pending_request(space: Space, user) -> JoinRequest | None:
     return JoinRequest.objects.filter(space=space, user=user, status=JoinRequestStatus.PENDING).first()
 
 
-
 def spaces_where_sole_admin(user) -> QuerySet[Space]:
     """Spaces that would be left without an admin if this member went."""
     from django.db.models import Count, Q

@@ -67,9 +67,7 @@ def item_label(item: Item) -> str:
 
 # --- Comments -----------------------------------------------------------------------------------------------
 def _versions_prefetch() -> Prefetch:
-    history = Comment.history.model.objects.select_related("history_user").order_by(
-        "-history_date", "-history_id"
-    )
+    history = Comment.history.model.objects.select_related("history_user").order_by("-history_date", "-history_id")
     return Prefetch("versions", queryset=history, to_attr="version_list")
 
 
@@ -230,9 +228,7 @@ def change_rows(items) -> list[Change]:
     rows = []
     for item in items:
         page = _related(item, "page") if item.kind == ItemKind.PAGE else None
-        changed_by = (
-            page.last_edited_by if page is not None and page.last_edited_by_id else None
-        ) or item.author
+        changed_by = (page.last_edited_by if page is not None and page.last_edited_by_id else None) or item.author
         rows.append(
             Change(
                 item=item,

@@ -52,7 +52,11 @@ class TreeNode:
 
 def page_tree(user, space: Space) -> list[TreeNode]:
     """The space's page tree as the user may see it, in one query. A page under a hidden parent shows at the top."""
-    pages = list(visible_pages(user, space).only("pk", "title", "slug", "parent_id", "position", "space_id").order_by("position", "title"))
+    pages = list(
+        visible_pages(user, space)
+        .only("pk", "title", "slug", "parent_id", "position", "space_id")
+        .order_by("position", "title")
+    )
     nodes = {page.pk: TreeNode(page) for page in pages}
     roots: list[TreeNode] = []
     for page in pages:
@@ -69,7 +73,9 @@ def page_ancestors(page: Page, user) -> list[Page]:
     while node is not None and len(ids) < 20:
         ids.append(node.pk)
         node = node.parent if node.parent_id else None
-    visible = {p.pk: p for p in Page.objects.visible_to(user).filter(pk__in=ids).only("pk", "title", "slug", "space_id")}
+    visible = {
+        p.pk: p for p in Page.objects.visible_to(user).filter(pk__in=ids).only("pk", "title", "slug", "space_id")
+    }
     for pk in reversed(ids):
         if pk in visible:
             chain.append(visible[pk])

@@ -32,7 +32,11 @@ def join_request_decided_email_task(join_request_id: int) -> None:
     send_templated_email(
         "join_request_decided",
         [join_request.user.email],
-        {"join_request": join_request, "space": join_request.space, "approved": join_request.status == "approved"},
+        {
+            "join_request": join_request,
+            "space": join_request.space,
+            "approved": join_request.status == "approved",
+        },
     )
 
 

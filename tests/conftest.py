@@ -56,7 +56,9 @@ def build_world(visibility: str) -> SimpleNamespace:
         setattr(w, name, make_user(name))
     w.community_moderator = make_user("cmod")
     w.community_admin = make_user("cadmin")
-    community_services.community_role_set(actor=staff, community=community, user=w.community_moderator, role="moderator")
+    community_services.community_role_set(
+        actor=staff, community=community, user=w.community_moderator, role="moderator"
+    )
     community_services.community_role_set(actor=staff, community=community, user=w.community_admin, role="admin")
     add_member(space, w.viewer, SpaceRole.VIEWER, by=staff)
     add_member(space, w.editor, SpaceRole.EDITOR, by=staff)
@@ -68,7 +70,9 @@ def build_world(visibility: str) -> SimpleNamespace:
         onboard(getattr(w, name), community)
     if visibility == Visibility.PRIVATE:
         space_services.join_request_create(actor=w.requester, space=space, message="Please let me in")
-    w.invitation = space_services.invitation_create(actor=staff, space=space, recipient=w.invited.email, role=SpaceRole.EDITOR)
+    w.invitation = space_services.invitation_create(
+        actor=staff, space=space, recipient=w.invited.email, role=SpaceRole.EDITOR
+    )
     return w
 
 

@@ -44,10 +44,17 @@ def onboard(user, community: Community) -> None:
     community_services.onboarding_submit(actor=user, community=community, accept_guidelines=True, answers=answers)
 
 
-def make_space(actor, community: Community, visibility: str = Visibility.OPEN, *, slug: str | None = None, **kw) -> Space:
+def make_space(
+    actor, community: Community, visibility: str = Visibility.OPEN, *, slug: str | None = None, **kw
+) -> Space:
     slug = slug or f"{visibility}-{next(_counter)}"
     return space_services.space_create(
-        actor=actor, community=community, name=slug.replace("-", " ").title(), slug=slug, visibility=visibility, **kw
+        actor=actor,
+        community=community,
+        name=slug.replace("-", " ").title(),
+        slug=slug,
+        visibility=visibility,
+        **kw,
     )
 
 

@@ -57,9 +57,7 @@ def populated(superuser):
     member.profile.expertise.add(Expertise.objects.create(name="Record linkage"))
     moderator = User.objects.create_user(email="mod@example.org", password=PASSWORD, display_name="Moderator")
     pest = User.objects.create_user(email="pest@example.org", password=PASSWORD, display_name="Pest")
-    reviewer = User.objects.create_user(
-        email="reviewer@example.org", password=PASSWORD, display_name="Reviewer"
-    )
+    reviewer = User.objects.create_user(email="reviewer@example.org", password=PASSWORD, display_name="Reviewer")
 
     community = community_create(
         actor=superuser,
@@ -70,9 +68,7 @@ def populated(superuser):
     )
     question = community.intro_questions.get()
     for user in (member, pest):
-        onboarding_submit(
-            actor=user, community=community, accept_guidelines=True, answers={question.pk: "To learn."}
-        )
+        onboarding_submit(actor=user, community=community, accept_guidelines=True, answers={question.pk: "To learn."})
     community_role_set(actor=superuser, community=community, user=moderator, role="moderator")
     open_space = space_create(actor=superuser, community=community, name="Library", slug="library")
     private_space = space_create(
@@ -86,16 +82,12 @@ def populated(superuser):
     space_join(actor=pest, space=open_space)
     member_ban(actor=superuser, space=open_space, user=pest, reason="Spam.")
     join_request_create(actor=member, space=private_space, message="Please let me in.")
-    invitation_create(
-        actor=superuser, space=private_space, recipient="new@example.org", role=SpaceRole.VIEWER
-    )
+    invitation_create(actor=superuser, space=private_space, recipient="new@example.org", role=SpaceRole.VIEWER)
     space_grant_role(actor=superuser, space=private_space, user=reviewer, role=SpaceRole.VIEWER)
 
     group = Group.objects.create(name="Secretariat")
     assign_perm("spaces.hold_viewer_role", group, private_space)
-    item = Item.objects.create(
-        kind=ItemKind.PAGE, space=open_space, author=member, title="Welcome", is_restricted=True
-    )
+    item = Item.objects.create(kind=ItemKind.PAGE, space=open_space, author=member, title="Welcome", is_restricted=True)
     assign_perm("spaces.view_restricted_item", reviewer, item)
     assign_perm("spaces.view_restricted_item", group, item)
     _content_rows(open_space, member)
@@ -108,7 +100,15 @@ def _content_rows(space, member) -> None:
     from django.core.files.base import ContentFile
     from django.utils import timezone
 
-    from spaces.models import Comment, FileAsset, FileVersion, PageDraft, PageEditPresence, PageTemplate, Watch
+    from spaces.models import (
+        Comment,
+        FileAsset,
+        FileVersion,
+        PageDraft,
+        PageEditPresence,
+        PageTemplate,
+        Watch,
+    )
     from spaces.services import page_create
 
     page = page_create(actor=member, space=space, title="Notes", body="Hello")
@@ -117,7 +117,9 @@ def _content_rows(space, member) -> None:
     PageTemplate.objects.create(space=space, name="Meeting notes", body="## Agenda")
     file_item = Item.objects.create(kind=ItemKind.FILE, space=space, author=member, title="paper.txt")
     asset = FileAsset.objects.create(item=file_item, space=space, name="paper.txt")
-    version = FileVersion(asset=asset, number=1, original_name="paper.txt", size=5, content_type="text/plain", sha256="0" * 64)
+    version = FileVersion(
+        asset=asset, number=1, original_name="paper.txt", size=5, content_type="text/plain", sha256="0" * 64
+    )
     version.file.save("paper.txt", ContentFile(b"hello"), save=False)
     version.save()
     comment_item = Item.objects.create(kind=ItemKind.COMMENT, space=space, author=member)

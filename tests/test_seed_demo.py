@@ -198,9 +198,7 @@ def test_seed_demo_content_covers_every_case():
     assert IntroAnswer.objects.exclude(text="").count() == IntroAnswer.objects.count() > 0
     # Everyone holding a space membership onboarded in that community first.
     for membership in SpaceMembership.objects.select_related("space").exclude(user__is_staff=True):
-        assert Onboarding.objects.filter(
-            community_id=membership.space.community_id, user=membership.user_id
-        ).exists()
+        assert Onboarding.objects.filter(community_id=membership.space.community_id, user=membership.user_id).exists()
 
 
 @pytest.mark.django_db
@@ -217,9 +215,7 @@ def test_seed_demo_people_can_log_in():
         user = User.objects.get(email=person.email)
         assert user.check_password(DEMO_PASSWORD), person.email
         assert user.display_name == person.name
-        assert (
-            user.profile.organisation and user.profile.country and user.profile.job_title and user.profile.bio
-        )
+        assert user.profile.organisation and user.profile.country and user.profile.job_title and user.profile.bio
         assert user.profile.time_zone == person.time_zone
         assert user.profile.expertise.exists()
         assert EmailAddress.objects.filter(user=user, email=user.email, verified=True, primary=True).exists()

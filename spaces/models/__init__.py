@@ -1,7 +1,14 @@
 from .comments import Comment, Watch
 from .files import FileAsset, FileVersion
-from .items import Item, ItemKind, ItemUserObjectPermission, ItemGroupObjectPermission, ModerationState
-from .membership import Invitation, InvitationStatus, JoinRequest, JoinRequestStatus, SpaceBan, SpaceMembership
+from .items import Item, ItemGroupObjectPermission, ItemKind, ItemUserObjectPermission, ModerationState
+from .membership import (
+    Invitation,
+    InvitationStatus,
+    JoinRequest,
+    JoinRequestStatus,
+    SpaceBan,
+    SpaceMembership,
+)
 from .pages import Page, PageDraft, PageEditPresence, PageTemplate
 from .space import Space, SpaceGroupObjectPermission, SpaceRole, SpaceUserObjectPermission, Visibility
 

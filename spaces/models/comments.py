@@ -37,10 +37,15 @@ class Watch(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "item"], condition=models.Q(item__isnull=False), name="one_watch_per_item"),
-            models.UniqueConstraint(fields=["user", "space"], condition=models.Q(space__isnull=False), name="one_watch_per_space"),
+            models.UniqueConstraint(
+                fields=["user", "item"], condition=models.Q(item__isnull=False), name="one_watch_per_item"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "space"], condition=models.Q(space__isnull=False), name="one_watch_per_space"
+            ),
             models.CheckConstraint(
-                condition=models.Q(item__isnull=False, space__isnull=True) | models.Q(item__isnull=True, space__isnull=False),
+                condition=models.Q(item__isnull=False, space__isnull=True)
+                | models.Q(item__isnull=True, space__isnull=False),
                 name="watch_item_or_space",
             ),
         ]

@@ -46,9 +46,7 @@ class Item(models.Model):
     title = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
-    moderation_state = models.CharField(
-        max_length=10, choices=ModerationState.choices, default=ModerationState.VISIBLE
-    )
+    moderation_state = models.CharField(max_length=10, choices=ModerationState.choices, default=ModerationState.VISIBLE)
     deleted_at = models.DateTimeField(null=True, blank=True, help_text=_("In the space's trash since then."))
     deleted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -62,8 +60,10 @@ class Item(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["space", "-created_at"]), models.Index(fields=["kind", "space"])]
-        permissions = [("view_restricted_item", "May see this restricted item"),
-                       ("edit_restricted_item", "May edit this restricted item")]
+        permissions = [
+            ("view_restricted_item", "May see this restricted item"),
+            ("edit_restricted_item", "May edit this restricted item"),
+        ]
 
     def __str__(self) -> str:
         return self.title or f"{self.kind} {self.pk}"

@@ -30,12 +30,8 @@ class Page(models.Model):
     edit_restricted = models.BooleanField(
         default=False, help_text=_("Only named editors, the author and admins may edit.")
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    last_edited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    last_edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     last_edited_at = models.DateTimeField(null=True)
 
     history = HistoricalRecords(
@@ -55,7 +51,11 @@ class Page(models.Model):
     def get_absolute_url(self) -> str:
         return reverse(
             "spaces:page-detail",
-            kwargs={"community_slug": self.space.community.slug, "space_slug": self.space.slug, "page_slug": self.slug},
+            kwargs={
+                "community_slug": self.space.community.slug,
+                "space_slug": self.space.slug,
+                "page_slug": self.slug,
+            },
         )
 
     def get_permalink(self) -> str:
@@ -95,7 +95,9 @@ class PageDraft(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "page"], name="one_draft_per_member_and_page"),
             models.UniqueConstraint(
-                fields=["user", "space"], condition=models.Q(page__isnull=True), name="one_new_page_draft_per_space"
+                fields=["user", "space"],
+                condition=models.Q(page__isnull=True),
+                name="one_new_page_draft_per_space",
             ),
         ]
 

@@ -60,9 +60,7 @@ class Space(models.Model):
     name = models.CharField(_("name"), max_length=120)
     slug = models.SlugField(_("short name in addresses"), max_length=60)
     description = models.TextField(_("description"), blank=True)
-    visibility = models.CharField(
-        _("visibility"), max_length=10, choices=Visibility.choices, default=Visibility.OPEN
-    )
+    visibility = models.CharField(_("visibility"), max_length=10, choices=Visibility.choices, default=Visibility.OPEN)
     default_role = models.PositiveSmallIntegerField(
         _("default role for new members"),
         choices=[(SpaceRole.VIEWER, _("Viewer")), (SpaceRole.EDITOR, _("Editor"))],
@@ -82,15 +80,15 @@ class Space(models.Model):
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["community", "slug"], name="space_slug_unique_in_community")]
         indexes = [models.Index(fields=["community", "visibility"])]
-        permissions = [(codename, f"Holds the {role.label} role on this space") for codename, role in GRANT_CODENAMES.items()]
+        permissions = [
+            (codename, f"Holds the {role.label} role on this space") for codename, role in GRANT_CODENAMES.items()
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse(
-            "spaces:home", kwargs={"community_slug": self.community.slug, "space_slug": self.slug}
-        )
+        return reverse("spaces:home", kwargs={"community_slug": self.community.slug, "space_slug": self.slug})
 
     @property
     def visibility_help(self) -> str:

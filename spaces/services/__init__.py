@@ -1,28 +1,37 @@
 """Re-exports, so callers write `from spaces import services` and use `services.<name>`."""
 
+from .comments import (  # noqa: F401
+    comment_create,
+    comment_delete,
+    comment_edit,
+    comment_hide,
+    comment_set_hidden,
+    comment_unhide,
+)
+from .files import file_trash, file_upload, file_version_upload  # noqa: F401
 from .membership import (  # noqa: F401
-    space_create,
-    space_update_settings,
-    space_set_archived,
-    space_delete,
-    space_join,
-    space_leave,
-    join_request_create,
-    join_request_withdraw,
-    join_request_approve,
-    join_request_decline,
+    SETTINGS_FIELDS,
+    invitation_accept,
     invitation_create,
     invitation_problem,
-    invitation_accept,
     invitation_revoke,
     invitations_expire,
-    membership_change_role,
-    membership_remove,
+    join_request_approve,
+    join_request_create,
+    join_request_decline,
+    join_request_withdraw,
     member_ban,
     member_unban,
+    membership_change_role,
+    membership_remove,
+    space_create,
+    space_delete,
     space_grant_role,
+    space_join,
+    space_leave,
     space_revoke_grant,
-    SETTINGS_FIELDS,
+    space_set_archived,
+    space_update_settings,
 )
 from .pages import (  # noqa: F401
     EditConflict,
@@ -39,14 +48,5 @@ from .pages import (  # noqa: F401
     page_update,
     presence_touch,
 )
-from .comments import (  # noqa: F401
-    comment_create,
-    comment_delete,
-    comment_edit,
-    comment_hide,
-    comment_set_hidden,
-    comment_unhide,
-)
 from .trash import item_restore, item_trash, trash_purge  # noqa: F401
 from .watches import watch_toggle  # noqa: F401
-from .files import file_trash, file_upload, file_version_upload  # noqa: F401

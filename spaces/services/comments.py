@@ -44,9 +44,7 @@ def _save_version(comment: Comment, *, actor, reason: str, update_fields: list[s
 
 def _record(actor, kind: str, comment: Comment) -> None:
     space = comment.item.space
-    record_activity(
-        actor=actor, kind=kind, community_id=space.community_id, space_id=space.pk, target=comment
-    )
+    record_activity(actor=actor, kind=kind, community_id=space.community_id, space_id=space.pk, target=comment)
 
 
 @transaction.atomic

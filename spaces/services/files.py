@@ -15,9 +15,7 @@ from spaces.models import FileAsset, FileVersion, Item, ItemKind, Page, Space
 from spaces.services.trash import item_trash
 
 
-def _store_version(
-    *, asset: FileAsset, upload, checked: CheckedFile, number: int, actor, comment: str
-) -> FileVersion:
+def _store_version(*, asset: FileAsset, upload, checked: CheckedFile, number: int, actor, comment: str) -> FileVersion:
     """Write the bytes through the storage API, then the row; a failed row leaves no stray file behind."""
     version = FileVersion(
         asset=asset,
@@ -63,9 +61,7 @@ def file_upload(*, actor, space: Space, upload, page: Page | None = None, descri
     asset.current_version = version
     asset.version_count = 1
     asset.save(update_fields=["current_version", "version_count"])
-    record_activity(
-        actor=actor, kind="file_upload", community_id=space.community_id, space_id=space.pk, target=asset
-    )
+    record_activity(actor=actor, kind="file_upload", community_id=space.community_id, space_id=space.pk, target=asset)
     return asset
 
 
@@ -81,9 +77,7 @@ def file_version_upload(*, actor, asset: FileAsset, upload, comment: str = "") -
         raise ValidationError({"comment": _("Please keep the note under 300 characters.")})
     checked = validate_file_upload(upload, max_bytes=settings.FILE_MAX_BYTES)
     # Lock the file so two uploads at once get consecutive numbers instead of one failing.
-    locked = (
-        FileAsset.objects.select_for_update(of=("self",)).select_related("current_version").get(pk=asset.pk)
-    )
+    locked = FileAsset.objects.select_for_update(of=("self",)).select_related("current_version").get(pk=asset.pk)
     if locked.current_version and locked.current_version.sha256 == checked.sha256:
         raise ValidationError(_("This is the same file as the current version; nothing was changed."))
     number = locked.version_count + 1

@@ -151,7 +151,7 @@ def space_join(*, actor, space: Space) -> SpaceMembership:
         raise PermissionDenied
     if permissions.is_banned(actor, space):
         raise PermissionDenied(_("You have been banned from this space."))
-    if permissions.is_space_member(actor, space):
+    if permissions.space_role(actor, space) is not None:
         raise ValidationError(_("You are already a member of this space."))
     if space.is_archived:
         raise ValidationError(_("This space is archived and does not take new members."))
@@ -191,7 +191,9 @@ def join_request_create(*, actor, space: Space, message: str = "") -> JoinReques
         raise ValidationError({"message": _("Please keep your message under 2,000 characters.")})
     onboarding_ensure(user=actor, community=space.community)
     request = JoinRequest.objects.create(space=space, user=actor, message=message.strip())
-    record_activity(actor=actor, kind="join_request", community_id=space.community_id, space_id=space.pk, target=request)
+    record_activity(
+        actor=actor, kind="join_request", community_id=space.community_id, space_id=space.pk, target=request
+    )
     return request
 
 
@@ -341,7 +343,11 @@ def invitation_accept(*, actor, token: str) -> SpaceMembership:
     invitation.accepted_by = actor
     invitation.save(update_fields=["status", "accepted_at", "accepted_by"])
     record_activity(
-        actor=invitation.invited_by, kind="referral", community_id=space.community_id, space_id=space.pk, target=invitation
+        actor=invitation.invited_by,
+        kind="referral",
+        community_id=space.community_id,
+        space_id=space.pk,
+        target=invitation,
     )
     return membership
 
@@ -462,4 +468,3 @@ def space_revoke_grant(*, actor, space: Space, user) -> None:
     for codename in GRANT_CODENAMES:
         remove_perm(f"spaces.{codename}", user, space)
     _forget(user)
-

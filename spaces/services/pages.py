@@ -3,7 +3,6 @@ drafts and edit presence. Each save writes one history row (django-simple-histor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
@@ -127,13 +126,15 @@ def page_update(*, actor, page: Page, title: str, body: str, base_version: int, 
     draft back too.
     """
     try:
-        return _page_update(
-            actor=actor, page=page, title=title, body=body, base_version=base_version, summary=summary
-        )
+        return _page_update(actor=actor, page=page, title=title, body=body, base_version=base_version, summary=summary)
     except EditConflict as conflict:
         draft_save(
-            actor=actor, space=conflict.page.space, page=conflict.page, title=conflict.title,
-            body=conflict.body, base_version=base_version,
+            actor=actor,
+            space=conflict.page.space,
+            page=conflict.page,
+            title=conflict.title,
+            body=conflict.body,
+            base_version=base_version,
         )
         raise
 
@@ -175,13 +176,21 @@ def page_restore_version(*, actor, page: Page, version: int) -> Page:
     if old is None:
         raise ValidationError(_("There is no version %d of this page.") % version)
     summary = _("Restored from version %d") % version
-    return page_update(actor=actor, page=page, title=old.title, body=old.body, base_version=page.version, summary=summary)
+    return page_update(
+        actor=actor, page=page, title=old.title, body=old.body, base_version=page.version, summary=summary
+    )
 
 
-# --- Restrictions (django-guardian) ------------------------------------------------------------------------------------
+# --- Restrictions (django-guardian) ------------------------------------------------------------------
 @transaction.atomic
 def page_set_restrictions(
-    *, actor, page: Page, viewers: list | None = None, editors: list | None = None, restrict_view: bool, restrict_edit: bool
+    *,
+    actor,
+    page: Page,
+    viewers: list | None = None,
+    editors: list | None = None,
+    restrict_view: bool,
+    restrict_edit: bool,
 ) -> Page:
     """Restrict viewing and/or editing to named members (plus the author and the space's admins)."""
     item = page.item
@@ -206,13 +215,15 @@ def page_set_restrictions(
     return page
 
 
-# --- Tree ------------------------------------------------------------------------------------------------------------
+# --- Tree ------------------------------------------------------------------
 @transaction.atomic
 def page_reorder(*, actor, page: Page, parent: Page | None, position: int) -> Page:
     if not permissions.can_edit_item(actor, page.item):
         raise PermissionDenied
     _check_parent(page.space, parent, page)
-    siblings = list(Page.objects.filter(space=page.space, parent=parent).exclude(pk=page.pk).order_by("position", "title"))
+    siblings = list(
+        Page.objects.filter(space=page.space, parent=parent).exclude(pk=page.pk).order_by("position", "title")
+    )
     position = max(0, min(position, len(siblings)))
     siblings.insert(position, page)
     for index, sibling in enumerate(siblings):
@@ -276,7 +287,11 @@ def page_copy(*, actor, page: Page, target: Space, parent: Page | None = None) -
     for node in _subtree(page):
         new_parent = mapping.get(node.parent_id) if node.pk != page.pk else parent
         item = Item.objects.create(
-            kind=ItemKind.PAGE, space=target, author=node.item.author, title=node.title, is_restricted=node.item.is_restricted
+            kind=ItemKind.PAGE,
+            space=target,
+            author=node.item.author,
+            title=node.title,
+            is_restricted=node.item.is_restricted,
         )
         copy = Page.objects.create(
             item=item,
@@ -306,11 +321,13 @@ def page_copy(*, actor, page: Page, target: Space, parent: Page | None = None) -
         for grant in node.item.user_grants.select_related("permission", "user"):
             assign_perm(f"spaces.{grant.permission.codename}", grant.user, item)
         mapping[node.pk] = copy
-    record_activity(actor=actor, kind="page_copy", community_id=target.community_id, space_id=target.pk, target=mapping[page.pk])
+    record_activity(
+        actor=actor, kind="page_copy", community_id=target.community_id, space_id=target.pk, target=mapping[page.pk]
+    )
     return mapping[page.pk]
 
 
-# --- Templates --------------------------------------------------------------------------------------------------------
+# --- Templates ------------------------------------------------------------------
 @transaction.atomic
 def page_template_save(
     *, actor, space: Space, name: str, body: str, description: str = "", template: PageTemplate | None = None
@@ -339,7 +356,7 @@ def page_template_delete(*, actor, template: PageTemplate) -> None:
     template.delete()
 
 
-# --- Drafts and presence -------------------------------------------------------------------------------------------------
+# --- Drafts and presence ------------------------------------------------------------------
 def draft_save(*, actor, space: Space, page: Page | None, title: str, body: str, base_version: int | None) -> PageDraft:
     """Keep what a member is typing on the server (autosaved), one draft per member and page."""
     if not permissions.can_contribute(actor, space):

@@ -50,9 +50,7 @@ def _contents(item: Item) -> set[int]:
             ids.update(item_id for _pk, item_id in children)
         ids.update(FileAsset.objects.filter(page_id__in=page_ids).values_list("item_id", flat=True))
     ids.update(
-        Comment.objects.filter(Q(target_id__in=ids) | Q(parent__item_id__in=ids)).values_list(
-            "item_id", flat=True
-        )
+        Comment.objects.filter(Q(target_id__in=ids) | Q(parent__item_id__in=ids)).values_list("item_id", flat=True)
     )
     return ids
 
@@ -115,9 +113,7 @@ def item_restore(*, actor, item: Item) -> int:
             % {"title": item_label(item), "container": item_label(container)}
         )
     stamp = item.deleted_at
-    count = Item.objects.filter(pk__in=_contents(item), deleted_at=stamp).update(
-        deleted_at=None, deleted_by=None
-    )
+    count = Item.objects.filter(pk__in=_contents(item), deleted_at=stamp).update(deleted_at=None, deleted_by=None)
     item.deleted_at, item.deleted_by = None, None
     record_activity(
         actor=actor,

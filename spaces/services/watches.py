@@ -42,7 +42,5 @@ def watch_toggle(*, actor, item: Item | None = None, space: Space | None = None)
         # A double click raced us to the same row: the member is watching, which is what they asked for.
         return True
     where = item.space if item is not None else space
-    record_activity(
-        actor=actor, kind="watch", community_id=where.community_id, space_id=where.pk, target=item or space
-    )
+    record_activity(actor=actor, kind="watch", community_id=where.community_id, space_id=where.pk, target=item or space)
     return True

@@ -31,9 +31,7 @@ def recent_changes(request, community_slug, space_slug):
 
 def _back(request, fallback: str):
     target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return redirect(target)
     return redirect(fallback)
 

@@ -54,9 +54,7 @@ def _comment_for(user, community_slug: str, space_slug: str, comment_id: int) ->
     return comment
 
 
-def _answer(
-    request, target: Item, *, done: str = "", error: str = "", draft: str = "", anchor: str = "comments"
-):
+def _answer(request, target: Item, *, done: str = "", error: str = "", draft: str = "", anchor: str = "comments"):
     """The thread partial for htmx (with an inline note), else a redirect back to the item with a message."""
     if request.htmx:
         context = selectors_content.comment_thread_context(target, request.user)

@@ -122,9 +122,7 @@ def _page_to_attach_to(request, space, page_id: int | None) -> Page | None:
     """The page named by the form, if it is in this space and the member can see it; else 404."""
     if not page_id:
         return None
-    page = (
-        Page.objects.select_related("item__space", "space__community").filter(pk=page_id, space=space).first()
-    )
+    page = Page.objects.select_related("item__space", "space__community").filter(pk=page_id, space=space).first()
     if page is None or not permissions.can_see_item(request.user, page.item):
         raise Http404
     return page

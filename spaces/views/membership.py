@@ -49,7 +49,10 @@ def onboarding_redirects(view):
             if request.method == "GET":
                 back = request.get_full_path()
             elif "space_slug" in kwargs:
-                back = reverse("spaces:home", kwargs={"community_slug": kwargs["community_slug"], "space_slug": kwargs["space_slug"]})
+                back = reverse(
+                    "spaces:home",
+                    kwargs={"community_slug": kwargs["community_slug"], "space_slug": kwargs["space_slug"]},
+                )
             else:
                 back = request.path
             return redirect(f"{url}?{urlencode({'next': back})}")
@@ -240,7 +243,9 @@ def join_requests(request, community_slug, space_slug):
 @require_POST
 def join_request_decide(request, community_slug, space_slug, request_id, decision):
     space = permissions.get_space_for_user(request.user, community_slug, space_slug, action="moderate")
-    join_request = get_object_or_404(JoinRequest.objects.select_related("user", "space__community"), pk=request_id, space=space)
+    join_request = get_object_or_404(
+        JoinRequest.objects.select_related("user", "space__community"), pk=request_id, space=space
+    )
     form = forms.DecisionForm(request.POST)
     message = form.cleaned_data["message"] if form.is_valid() else ""
     service = services.join_request_approve if decision == "approve" else services.join_request_decline
@@ -328,7 +333,9 @@ def invitation_detail(request, token):
 
 # --- Managing members ---------------------------------------------------------------------------------------------
 def _membership(space, user_id) -> SpaceMembership:
-    return get_object_or_404(SpaceMembership.objects.select_related("user", "space__community"), space=space, user_id=user_id)
+    return get_object_or_404(
+        SpaceMembership.objects.select_related("user", "space__community"), space=space, user_id=user_id
+    )
 
 
 def _back_to_members(space):
@@ -391,4 +398,3 @@ def member_unban(request, community_slug, space_slug, ban_id):
     services.member_unban(actor=request.user, ban=ban)
     messages.success(request, _("The ban on %s was lifted.") % ban.user.public_name)
     return _back_to_members(space)
-

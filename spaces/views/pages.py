@@ -57,7 +57,9 @@ def page_detail(request, community_slug, space_slug, page_slug):
     context = _page_context(request, page)
     context.update(
         ancestors=selectors_pages.page_ancestors(page, request.user),
-        children=selectors_pages.visible_pages(request.user, page.space).filter(parent=page).only("pk", "title", "slug", "space_id"),
+        children=selectors_pages.visible_pages(request.user, page.space)
+        .filter(parent=page)
+        .only("pk", "title", "slug", "space_id"),
         tab="pages",
     )
     return render(request, "spaces/page_detail.html", context)
@@ -84,8 +86,12 @@ def page_create(request, community_slug, space_slug):
         parent = next((p for p in parents if p.pk == form.cleaned_data["parent"]), None)
         try:
             page = services.page_create(
-                actor=request.user, space=space, title=form.cleaned_data["title"], body=form.cleaned_data["body"],
-                parent=parent, summary=form.cleaned_data["summary"],
+                actor=request.user,
+                space=space,
+                title=form.cleaned_data["title"],
+                body=form.cleaned_data["body"],
+                parent=parent,
+                summary=form.cleaned_data["summary"],
             )
         except ValidationError as exc:
             _form_errors(form, exc)
@@ -94,9 +100,13 @@ def page_create(request, community_slug, space_slug):
             return redirect(page)
     context = _space_context(request, space)
     context.update(
-        form=form, creating=True, templates=selectors_pages.space_templates(space),
+        form=form,
+        creating=True,
+        templates=selectors_pages.space_templates(space),
         restored_draft=draft is not None and not template_id and request.method == "GET",
-        draft_url=reverse("spaces:page-create-draft", kwargs={"community_slug": community_slug, "space_slug": space_slug}),
+        draft_url=reverse(
+            "spaces:page-create-draft", kwargs={"community_slug": community_slug, "space_slug": space_slug}
+        ),
     )
     return render(request, "spaces/page_form.html", context)
 
@@ -119,7 +129,11 @@ def page_edit(request, community_slug, space_slug, page_slug):
             parent_id = page.parent_id  # a parent this editor may not see is not among the choices: keep it
         try:
             services.page_update(
-                actor=request.user, page=page, title=data["title"], body=data["body"], base_version=base_version,
+                actor=request.user,
+                page=page,
+                title=data["title"],
+                body=data["body"],
+                base_version=base_version,
                 summary=data["summary"],
             )
             if parent_id != page.parent_id:
@@ -134,9 +148,13 @@ def page_edit(request, community_slug, space_slug, page_slug):
             return redirect(page)
     context = _page_context(request, page)
     context.update(
-        form=form, restored_draft=draft is not None and request.method == "GET",
+        form=form,
+        restored_draft=draft is not None and request.method == "GET",
         others_editing=services.presence_touch(actor=request.user, page=page),
-        draft_url=reverse("spaces:page-draft", kwargs={"community_slug": community_slug, "space_slug": space_slug, "page_slug": page_slug}),
+        draft_url=reverse(
+            "spaces:page-draft",
+            kwargs={"community_slug": community_slug, "space_slug": space_slug, "page_slug": page_slug},
+        ),
     )
     return render(request, "spaces/page_form.html", context)
 
@@ -145,15 +163,25 @@ def _conflict(request, page: Page, conflict, summary: str):
     """Show both texts and their differences; the merged text is saved against the current version."""
     page.refresh_from_db()
     form = forms.PageForm(
-        initial={"title": conflict.title, "body": conflict.body, "base_version": page.version, "summary": summary,
-                 "parent": page.parent_id},
+        initial={
+            "title": conflict.title,
+            "body": conflict.body,
+            "base_version": page.version,
+            "summary": summary,
+            "parent": page.parent_id,
+        },
         parents=_parents(request.user, page.space, exclude=page),
     )
     context = _page_context(request, page)
     context.update(
-        form=form, conflict=conflict, current=page,
+        form=form,
+        conflict=conflict,
+        current=page,
         diff=selectors_pages.word_diff(page.body, conflict.body),
-        draft_url=reverse("spaces:page-draft", kwargs={"community_slug": page.space.community.slug, "space_slug": page.space.slug, "page_slug": page.slug}),
+        draft_url=reverse(
+            "spaces:page-draft",
+            kwargs={"community_slug": page.space.community.slug, "space_slug": page.space.slug, "page_slug": page.slug},
+        ),
     )
     return render(request, "spaces/page_conflict.html", context, status=409)
 
@@ -173,8 +201,12 @@ def page_draft_save(request, community_slug, space_slug, page_slug=None):
     page, space = _draft_target(request, community_slug, space_slug, page_slug)
     base = request.POST.get("base_version")
     services.draft_save(
-        actor=request.user, space=space, page=page, title=request.POST.get("title", ""),
-        body=request.POST.get("body", ""), base_version=int(base) if base and base.isdigit() else None,
+        actor=request.user,
+        space=space,
+        page=page,
+        title=request.POST.get("title", ""),
+        body=request.POST.get("body", ""),
+        base_version=int(base) if base and base.isdigit() else None,
     )
     return HttpResponse(_("Draft saved"), content_type="text/plain")
 
@@ -185,7 +217,9 @@ def page_draft_discard(request, community_slug, space_slug, page_slug=None):
     page, space = _draft_target(request, community_slug, space_slug, page_slug)
     services.draft_discard(actor=request.user, space=space, page=page)
     messages.info(request, _("Draft discarded."))
-    return redirect(page or reverse("spaces:page-create", kwargs={"community_slug": community_slug, "space_slug": space_slug}))
+    return redirect(
+        page or reverse("spaces:page-create", kwargs={"community_slug": community_slug, "space_slug": space_slug})
+    )
 
 
 @login_required
@@ -222,7 +256,9 @@ def page_diff(request, community_slug, space_slug, page_slug):
     old, new = selectors_pages.page_version(page, old_no), selectors_pages.page_version(page, new_no)
     context = _page_context(request, page)
     context.update(
-        old=old, new=new, tab="pages",
+        old=old,
+        new=new,
+        tab="pages",
         title_diff=selectors_pages.word_diff(old.title, new.title),
         body_diff=selectors_pages.word_diff(old.body, new.body),
         same=not selectors_pages.has_differences(old.body, new.body) and old.title == new.title,
@@ -258,14 +294,22 @@ def page_restrictions(request, community_slug, space_slug, page_slug):
     editors = sorted({g.user.username for g in grants if g.permission.codename == "edit_restricted_item"})
     form = forms.PageRestrictionForm(
         request.POST or None,
-        initial={"restrict_view": page.item.is_restricted, "restrict_edit": page.edit_restricted,
-                 "viewers": ", ".join(viewers), "editors": ", ".join(editors)},
+        initial={
+            "restrict_view": page.item.is_restricted,
+            "restrict_edit": page.edit_restricted,
+            "viewers": ", ".join(viewers),
+            "editors": ", ".join(editors),
+        },
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         services.page_set_restrictions(
-            actor=request.user, page=page, viewers=data["viewer_users"], editors=data["editor_users"],
-            restrict_view=data["restrict_view"], restrict_edit=data["restrict_edit"],
+            actor=request.user,
+            page=page,
+            viewers=data["viewer_users"],
+            editors=data["editor_users"],
+            restrict_view=data["restrict_view"],
+            restrict_edit=data["restrict_edit"],
         )
         messages.success(request, _("Restrictions saved."))
         return redirect(page)
@@ -280,8 +324,14 @@ def page_move(request, community_slug, space_slug, page_slug):
     page = selectors_pages.get_page_for_user(request.user, community_slug, space_slug, page_slug, action="edit")
     if not permissions.can_move_out_of(request.user, page.space):
         raise PermissionDenied
-    targets = [s for s in Space.objects.filter(is_archived=False).readable_by(request.user).select_related("community")
-               .exclude(pk=page.space_id) if permissions.can_contribute(request.user, s)]
+    targets = [
+        s
+        for s in Space.objects.filter(is_archived=False)
+        .readable_by(request.user)
+        .select_related("community")
+        .exclude(pk=page.space_id)
+        if permissions.can_contribute(request.user, s)
+    ]
     form = forms.PageMoveForm(request.POST or None, spaces=targets)
     if request.method == "POST" and form.is_valid():
         target = next(s for s in targets if s.pk == form.cleaned_data["target"])
@@ -309,7 +359,7 @@ def page_reorder(request, community_slug, space_slug, page_slug, direction):
     return redirect("spaces:pages", community_slug=community_slug, space_slug=space_slug)
 
 
-# --- Templates ---------------------------------------------------------------------------------------------------------
+# --- Templates ------------------------------------------------------------------
 @login_required
 @require_http_methods(["GET", "POST"])
 def page_templates(request, community_slug, space_slug, template_id=None):

@@ -20,9 +20,7 @@ ADDED = "Which tools do you use for record linkage?"
 def setup(staff):
     community = make_community(staff, slug="census-methods", questions=[KEPT, REMOVED])
     admin, moderator, member = make_user("chair"), make_user("facilitator"), make_user("amina")
-    community_services.community_role_set(
-        actor=staff, community=community, user=admin, role=CommunityRole.ADMIN
-    )
+    community_services.community_role_set(actor=staff, community=community, user=admin, role=CommunityRole.ADMIN)
     community_services.community_role_set(
         actor=staff, community=community, user=moderator, role=CommunityRole.MODERATOR
     )
@@ -86,26 +84,21 @@ def test_community_admin_edits_guidelines_and_replaces_questions(setup):
     assert IntroAnswer.objects.get(pk=kept_answer.pk).text == kept_answer.text  # answers to kept ones stay
     # the member accepted the earlier text, and that is what their record keeps
     assert (
-        Onboarding.objects.get(community=community, user=member).guidelines_accepted
-        == "Be kind. Share what you can."
+        Onboarding.objects.get(community=community, user=member).guidelines_accepted == "Be kind. Share what you can."
     )
 
 
 def test_a_new_question_must_be_answered_before_the_next_join(setup):
     community, admin, _moderator, member = setup
     space = make_space(community.created_by, community, Visibility.OPEN, slug="census-2030")
-    client_for(admin).post(
-        settings_url(community), settings_data(community, intro_questions=f"{KEPT}\n{ADDED}")
-    )
+    client_for(admin).post(settings_url(community), settings_data(community, intro_questions=f"{KEPT}\n{ADDED}"))
 
     response = client_for(member).post(
         reverse("spaces:join", kwargs={"community_slug": community.slug, "space_slug": space.slug})
     )
 
     assert response.status_code == 302
-    assert response.url.startswith(
-        reverse("communities:onboarding", kwargs={"community_slug": community.slug})
-    )
+    assert response.url.startswith(reverse("communities:onboarding", kwargs={"community_slug": community.slug}))
     assert not SpaceMembership.objects.filter(space=space, user=member).exists()
 
 
@@ -113,9 +106,7 @@ def test_renaming_the_community_slug_to_a_taken_one_shows_a_form_error(setup):
     community, admin, _moderator, _member = setup
     make_community(community.created_by, slug="price-statistics")
 
-    response = client_for(admin).post(
-        settings_url(community), settings_data(community, slug="Price-Statistics")
-    )
+    response = client_for(admin).post(settings_url(community), settings_data(community, slug="Price-Statistics"))
 
     assert response.status_code == 200
     assert form_errors(response)["slug"] == ["A community with this short name already exists."]
@@ -139,9 +130,7 @@ def test_only_community_admins_open_the_settings(setup, who, method):
     community, _admin, moderator, member = setup
     actor = {"moderator": moderator, "member": member}[who]
 
-    response = getattr(client_for(actor), method)(
-        settings_url(community), settings_data(community, guidelines="x")
-    )
+    response = getattr(client_for(actor), method)(settings_url(community), settings_data(community, guidelines="x"))
 
     assert response.status_code == 403
     community.refresh_from_db()
@@ -160,9 +149,7 @@ def test_anonymous_visitor_is_asked_to_sign_in_for_settings(setup):
 def test_settings_of_an_unknown_community_are_not_found(setup):
     _community, admin, *_ = setup
 
-    response = client_for(admin).get(
-        reverse("communities:settings", kwargs={"community_slug": "no-such-community"})
-    )
+    response = client_for(admin).get(reverse("communities:settings", kwargs={"community_slug": "no-such-community"}))
 
     assert response.status_code == 404
 

@@ -154,9 +154,7 @@ def test_password_reset_email_goes_through_the_celery_task_after_commit(
     assert mail.outbox[0].subject == subject
 
 
-def test_password_reset_link_sets_a_new_password_without_anyone_s_help(
-    db, django_capture_on_commit_callbacks
-):
+def test_password_reset_link_sets_a_new_password_without_anyone_s_help(db, django_capture_on_commit_callbacks):
     member = make_user("amina")
     browser = Client()
 
@@ -192,17 +190,13 @@ def test_password_reset_for_an_unknown_address_sends_nothing_that_helps_an_attac
 
 
 # --- E-mail change ------------------------------------------------------------------------------------------
-def test_member_adds_a_new_email_and_it_replaces_the_old_one_once_confirmed(
-    db, django_capture_on_commit_callbacks
-):
+def test_member_adds_a_new_email_and_it_replaces_the_old_one_once_confirmed(db, django_capture_on_commit_callbacks):
     member = make_user("amina")
     old_email = member.email
     browser = client_for(member)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = browser.post(
-            reverse("account_email"), {"action_add": "", "email": "amina.new@example.org"}
-        )
+        response = browser.post(reverse("account_email"), {"action_add": "", "email": "amina.new@example.org"})
 
     assert response.status_code == 302
     added = EmailAddress.objects.get(user=member, email="amina.new@example.org")
@@ -233,9 +227,7 @@ def test_with_mandatory_verification_a_new_account_cannot_log_in_before_verifyin
 ):
     from allauth.account import app_settings
 
-    assert (
-        app_settings.EMAIL_VERIFICATION == app_settings.EmailVerificationMethod.MANDATORY
-    )  # read at runtime
+    assert app_settings.EMAIL_VERIFICATION == app_settings.EmailVerificationMethod.MANDATORY  # read at runtime
     browser = Client()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -250,9 +242,7 @@ def test_with_mandatory_verification_a_new_account_cannot_log_in_before_verifyin
     assert [m.to for m in mail.outbox] == [["amina@example.org"]]
 
     with django_capture_on_commit_callbacks(execute=True):
-        login = Client().post(
-            reverse("account_login"), {"login": "amina@example.org", "password": STRONG_PASSWORD}
-        )
+        login = Client().post(reverse("account_login"), {"login": "amina@example.org", "password": STRONG_PASSWORD})
     assert login.url == reverse("account_email_verification_sent")
     assert signed_in_user_id(login.client) is None
 
@@ -308,11 +298,7 @@ def test_staff_can_still_reach_account_pages_to_set_up_two_factor(db):
 
     assert browser.get(reverse("account_email")).status_code == 200
     assert browser.get(reverse("mfa_activate_totp")).status_code in (200, 302)
-    assert (
-        not browser.get(reverse("mfa_activate_totp"))
-        .get("Location", "")
-        .startswith(reverse("mfa_activate_totp"))
-    )
+    assert not browser.get(reverse("mfa_activate_totp")).get("Location", "").startswith(reverse("mfa_activate_totp"))
 
 
 @override_settings(STAFF_MFA_REQUIRED=True)
@@ -377,9 +363,7 @@ def test_deleting_my_account_removes_my_personal_data_and_signs_me_out(leaving):
     response = browser.post(reverse("members:account-delete"), {"confirm": "DELETE"})
 
     assert response.url == reverse("home")
-    assert messages_of(response) == [
-        "Your account was deleted. What you wrote stays, shown as by a former member."
-    ]
+    assert messages_of(response) == ["Your account was deleted. What you wrote stays, shown as by a former member."]
     assert signed_in_user_id(browser) is None
     member.refresh_from_db()
     assert member.email == f"deleted-{member.pk}@invalid.invalid"
@@ -395,10 +379,7 @@ def test_deleting_my_account_removes_my_personal_data_and_signs_me_out(leaving):
     assert not IntroAnswer.objects.filter(user=member).exists()
     assert not Onboarding.objects.filter(user=member).exists()
     assert not User.objects.filter(email__iexact=old_email).exists()
-    assert (
-        client_for(w.viewer).get(reverse("members:profile", kwargs={"username": old_username})).status_code
-        == 404
-    )
+    assert client_for(w.viewer).get(reverse("members:profile", kwargs={"username": old_username})).status_code == 404
 
 
 def test_deleted_member_cannot_log_in(leaving):
@@ -441,9 +422,7 @@ def test_the_only_admin_of_a_space_cannot_leave_it_without_admin_by_deleting_the
     owner = make_user("owner")
     onboard(owner, community)
     space = make_space(staff, community, Visibility.OPEN, slug="census-group")
-    invitation = space_services.invitation_create(
-        actor=staff, space=space, recipient=owner.email, role=SpaceRole.ADMIN
-    )
+    invitation = space_services.invitation_create(actor=staff, space=space, recipient=owner.email, role=SpaceRole.ADMIN)
     space_services.invitation_accept(actor=owner, token=invitation.token)
     space_services.space_leave(actor=staff, space=space)
 

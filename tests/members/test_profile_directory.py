@@ -72,16 +72,14 @@ def test_member_edits_every_profile_field(db):
 def test_expertise_is_shared_between_members_whatever_the_case(db):
     first, second = make_user("first"), make_user("second")
 
-    client_for(first).post(
-        reverse("members:profile-edit"), profile_data(expertise_text="Record Linkage, census")
-    )
+    client_for(first).post(reverse("members:profile-edit"), profile_data(expertise_text="Record Linkage, census"))
     client_for(second).post(
         reverse("members:profile-edit"), profile_data(expertise_text="record linkage;  SDG indicators")
     )
 
-    assert {e.name for e in first.profile.expertise.all()} & {
-        e.name for e in second.profile.expertise.all()
-    } == {"Record Linkage"}
+    assert {e.name for e in first.profile.expertise.all()} & {e.name for e in second.profile.expertise.all()} == {
+        "Record Linkage"
+    }
 
 
 def test_profile_edit_needs_a_display_name(db):
@@ -134,9 +132,7 @@ def test_time_zone_is_activated_in_a_new_session_from_the_profile(db):
 def test_unknown_time_zone_is_refused(db):
     member = make_user("amina")
 
-    response = client_for(member).post(
-        reverse("members:profile-edit"), profile_data(time_zone="Mars/Olympus")
-    )
+    response = client_for(member).post(reverse("members:profile-edit"), profile_data(time_zone="Mars/Olympus"))
 
     assert "time_zone" in form_errors(response)
     assert Profile.objects.get(user=member).time_zone == "UTC"
@@ -183,9 +179,7 @@ def directory(db):
         "juan": make_user("juan", country="Peru", organisation="INEI"),
         "mei": make_user("mei", country="Viet Nam", organisation="General Statistics Office"),
     }
-    member_services.profile_update(
-        actor=people["amina"], user=people["amina"], expertise=["record linkage", "census"]
-    )
+    member_services.profile_update(actor=people["amina"], user=people["amina"], expertise=["record linkage", "census"])
     member_services.profile_update(actor=people["juan"], user=people["juan"], expertise=["price statistics"])
     member_services.profile_update(actor=people["mei"], user=people["mei"], expertise=["census cartography"])
     return people
@@ -272,9 +266,7 @@ def community_people(staff, community):
         make_user("facilitator"),
         make_user("amina", country="Senegal"),
     )
-    community_services.community_role_set(
-        actor=staff, community=community, user=admin, role=CommunityRole.ADMIN
-    )
+    community_services.community_role_set(actor=staff, community=community, user=admin, role=CommunityRole.ADMIN)
     community_services.community_role_set(
         actor=staff, community=community, user=moderator, role=CommunityRole.MODERATOR
     )
@@ -333,9 +325,7 @@ def test_community_admin_changes_a_members_community_role(community, community_p
 
     assert messages_of(response) == [f"{member.public_name}'s community role was changed."]
     assert CommunityMembership.objects.get(community=community, user=member).role == CommunityRole.MODERATOR
-    members_page = client_for(member).get(
-        reverse("communities:members", kwargs={"community_slug": community.slug})
-    )
+    members_page = client_for(member).get(reverse("communities:members", kwargs={"community_slug": community.slug}))
     assert members_page.status_code == 200  # community moderators see the member list
 
 

@@ -188,9 +188,7 @@ def test_inviting_a_banned_person_is_refused_until_the_ban_is_lifted(open_world)
     )
 
     assert form_errors(response)["recipient"] == ["This person is banned from the space; lift the ban first."]
-    assert not Invitation.objects.filter(
-        space=w.space, invitee=w.banned, status=InvitationStatus.PENDING
-    ).exists()
+    assert not Invitation.objects.filter(space=w.space, invitee=w.banned, status=InvitationStatus.PENDING).exists()
 
 
 def test_moderator_cannot_invite_with_the_moderator_role(open_world):
@@ -236,9 +234,7 @@ def test_invitation_with_expiry_in_the_past_cannot_be_accepted_through_the_servi
     with pytest.raises(ValidationError) as excinfo:
         services.invitation_accept(actor=w.invited, token=w.invitation.token)
 
-    assert excinfo.value.messages == [
-        "This invitation has expired. Ask the person who invited you for a new one."
-    ]
+    assert excinfo.value.messages == ["This invitation has expired. Ask the person who invited you for a new one."]
     assert not SpaceMembership.objects.filter(space=w.space, user=w.invited).exists()
 
 
@@ -293,9 +289,7 @@ def test_invitation_opened_while_signed_in_with_another_address_names_the_invite
 
 
 def test_unknown_invitation_link_is_not_found(open_world):
-    response = client_for(open_world.outsider).get(
-        reverse("spaces:invitation", kwargs={"token": "no-such-token"})
-    )
+    response = client_for(open_world.outsider).get(reverse("spaces:invitation", kwargs={"token": "no-such-token"}))
 
     assert response.status_code == 404
 
@@ -340,9 +334,7 @@ def test_last_admin_cannot_be_banned(sole_admin_world):
     w = sole_admin_world
     before = membership_roles(w.space)
 
-    response = client_for(w.community_admin).post(
-        space_url("member-ban", w.space, user_id=w.admin.pk), {"reason": "x"}
-    )
+    response = client_for(w.community_admin).post(space_url("member-ban", w.space, user_id=w.admin.pk), {"reason": "x"})
 
     assert messages_of(response) == [LAST_ADMIN]
     assert membership_roles(w.space) == before
@@ -357,9 +349,7 @@ def test_last_admin_cannot_leave(sole_admin_world):
 
     assert response.status_code == 302
     assert response.url == w.space.get_absolute_url()
-    assert messages_of(response) == [
-        "You are the only admin of this space: make someone else admin before leaving."
-    ]
+    assert messages_of(response) == ["You are the only admin of this space: make someone else admin before leaving."]
     assert SpaceMembership.objects.filter(space=w.space, user=w.admin, role=SpaceRole.ADMIN).exists()
     assert Space.objects.get(pk=w.space.pk).member_count == count_before
 
@@ -375,9 +365,7 @@ def test_one_of_two_admins_can_leave(open_world):
 
 def test_last_community_admin_cannot_step_down(community):
     admin = make_user("chair")
-    community_services.community_role_set(
-        actor=community.created_by, community=community, user=admin, role="admin"
-    )
+    community_services.community_role_set(actor=community.created_by, community=community, user=admin, role="admin")
 
     response = client_for(admin).post(
         reverse("communities:member-role", kwargs={"community_slug": community.slug, "user_id": admin.pk}),
@@ -444,9 +432,7 @@ def test_overlong_join_request_message_is_a_form_error(private_world):
     response = client_for(w.outsider).post(space_url("request", w.space), {"message": "x" * 2001})
 
     assert response.status_code == 200
-    assert form_errors(response)["message"] == [
-        "Ensure this value has at most 2000 characters (it has 2001)."
-    ]
+    assert form_errors(response)["message"] == ["Ensure this value has at most 2000 characters (it has 2001)."]
     assert not JoinRequest.objects.filter(space=w.space, user=w.outsider).exists()
 
 
@@ -458,9 +444,7 @@ def test_banned_person_cannot_ask_to_join(private_world, method):
     response = getattr(client_for(w.banned), method)(space_url("request", w.space), {"message": "sorry"})
 
     assert response.status_code == 403
-    assert not JoinRequest.objects.filter(
-        space=w.space, user=w.banned, status=JoinRequestStatus.PENDING
-    ).exists()
+    assert not JoinRequest.objects.filter(space=w.space, user=w.banned, status=JoinRequestStatus.PENDING).exists()
 
 
 def test_banned_person_asking_to_join_through_the_service_is_told_they_are_banned(private_world):
@@ -537,9 +521,7 @@ def test_moderator_cannot_give_the_moderator_role(open_world):
     assert membership_roles(w.space) == before
     viewer_membership = SpaceMembership.objects.get(space=w.space, user=w.viewer)
     with pytest.raises(PermissionDenied):
-        services.membership_change_role(
-            actor=w.moderator, membership=viewer_membership, role=SpaceRole.MODERATOR
-        )
+        services.membership_change_role(actor=w.moderator, membership=viewer_membership, role=SpaceRole.MODERATOR)
 
 
 @pytest.mark.parametrize("action", ["member-role", "member-remove", "member-ban"])
@@ -547,9 +529,7 @@ def test_moderator_cannot_change_remove_or_ban_an_admin(open_world, action):
     w = open_world
     before = membership_roles(w.space)
 
-    response = client_for(w.moderator).post(
-        space_url(action, w.space, user_id=w.admin.pk), {"role": SpaceRole.VIEWER}
-    )
+    response = client_for(w.moderator).post(space_url(action, w.space, user_id=w.admin.pk), {"role": SpaceRole.VIEWER})
 
     assert response.status_code == 403
     assert membership_roles(w.space) == before

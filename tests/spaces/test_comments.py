@@ -31,9 +31,7 @@ def closed_world(world_factory):
 
 
 def make_page(w, title: str = "Record linkage guide", *, by=None, parent=None):
-    return services.page_create(
-        actor=by or w.editor, space=w.space, title=title, body="Some text.", parent=parent
-    )
+    return services.page_create(actor=by or w.editor, space=w.space, title=title, body="Some text.", parent=parent)
 
 
 def post_comment(w, target, body: str = "Nice **work**", *, by=None, parent=None) -> Comment:
@@ -61,9 +59,7 @@ def render_section(item, user) -> str:
 
 
 def thread_as(w, page, user) -> str:
-    return render_section(
-        Item.objects.select_related("space__community").get(pk=page.item_id), fresh_user(user)
-    )
+    return render_section(Item.objects.select_related("space__community").get(pk=page.item_id), fresh_user(user))
 
 
 def fresh_user(user):
@@ -179,9 +175,7 @@ def test_reply_to_a_reply_attaches_to_the_top_level_comment(open_world):
     top = post_comment(w, page.item, "Top")
     reply = post_comment(w, page.item, "Reply", by=w.moderator, parent=top)
 
-    response = client_for(w.admin).post(
-        create_url(w, page.item), {"body": "Reply to reply", "parent": reply.pk}
-    )
+    response = client_for(w.admin).post(create_url(w, page.item), {"body": "Reply to reply", "parent": reply.pk})
 
     assert response.status_code == 302
     nested = Comment.objects.get(body="Reply to reply")
@@ -395,9 +389,7 @@ def test_comments_on_a_restricted_page_show_only_to_those_who_see_the_page(open_
     assert "Secret plans" not in viewer_html
     assert f"#comment-{comment.pk}" not in viewer_html
     assert f"#comment-{comment.pk}" in admin_html
-    assert (
-        client_for(w.viewer).post(comment_url("comment-edit", w, comment), {"body": "x"}).status_code == 404
-    )
+    assert client_for(w.viewer).post(comment_url("comment-edit", w, comment), {"body": "x"}).status_code == 404
 
 
 def test_comments_on_a_file_attached_to_a_restricted_page_stay_with_the_page(open_world, settings, tmp_path):
@@ -417,10 +409,7 @@ def test_comments_on_a_file_attached_to_a_restricted_page_stay_with_the_page(ope
     assert posted.status_code == 404
     with pytest.raises(PermissionDenied):
         post_comment(w, asset.item, "Sneaky", by=w.moderator)
-    assert (
-        f"#comment-{comment.pk}"
-        in client_for(w.admin).get(space_url("recent-changes", w.space)).content.decode()
-    )
+    assert f"#comment-{comment.pk}" in client_for(w.admin).get(space_url("recent-changes", w.space)).content.decode()
 
 
 def test_comment_section_renders_nothing_of_an_item_the_user_cannot_see(closed_world):

@@ -29,16 +29,11 @@ from tests.factories import add_member, make_user
 from tests.spaces.helpers import client_for, form_errors, messages_of, png_bytes, space_url, template_names
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-EXE = (
-    b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"
-    + b"\x00" * 48
-    + b"This program cannot be run"
-)
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48 + b"This program cannot be run"
 CSV = "country,value\nFrance,1\nCôte d'Ivoire,2\n".encode()
 HTML = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
 ALLOWED = (
-    "Allowed: PDF, Word, Excel, PowerPoint, OpenDocument, CSV, TSV, plain text, Markdown, JSON, "
-    "PNG, JPEG, GIF, WebP."
+    "Allowed: PDF, Word, Excel, PowerPoint, OpenDocument, CSV, TSV, plain text, Markdown, JSON, PNG, JPEG, GIF, WebP."
 )
 SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>'
 
@@ -300,9 +295,7 @@ def test_allowed_types_are_recognised_by_content(open_world, name, content, cont
         ("broken.png", b"\x89PNG\r\n\x1a\n" + b"garbage" * 10, "This file's content is not a type we accept"),
     ],
 )
-def test_refused_content_gets_a_clear_message_and_stores_nothing(
-    open_world, private_storage, name, content, message
-):
+def test_refused_content_gets_a_clear_message_and_stores_nothing(open_world, private_storage, name, content, message):
     w = open_world
     response = post_upload(client_for(w.editor), w.space, name, content)
 
@@ -472,9 +465,7 @@ def test_markdown_images_may_only_use_the_inline_url(open_world):
     w = open_world
     image = add_file(w.editor, w.space, "chart.png", png_bytes())
 
-    html = render_markdown(
-        f"![a]({inline_url(image)}) ![b]({download_url(image)}) ![c](https://evil.example/x.png)"
-    )
+    html = render_markdown(f"![a]({inline_url(image)}) ![b]({download_url(image)}) ![c](https://evil.example/x.png)")
 
     assert f'<img src="{inline_url(image)}" alt="a">' in html
     assert html.count("src=") == 1
@@ -566,9 +557,7 @@ def test_the_same_file_again_is_not_a_new_version(open_world):
 def test_a_missing_version_answers_404(open_world):
     w = open_world
     asset = add_file(w.editor, w.space)
-    url = reverse(
-        "spaces:file-version-download", kwargs={"file_id": asset.pk, "number": 7, "filename": "x.pdf"}
-    )
+    url = reverse("spaces:file-version-download", kwargs={"file_id": asset.pk, "number": 7, "filename": "x.pdf"})
 
     assert client_for(w.editor).get(url).status_code == 404
 
@@ -591,18 +580,14 @@ def test_author_moves_a_file_to_the_trash_and_it_is_gone_for_everyone(open_world
         assert "report.pdf" not in browser.get(space_url("files", w.space)).content.decode()
 
 
-@pytest.mark.parametrize(
-    ("persona", "expected"), [("viewer", 403), ("other_editor", 403), ("moderator", 302)]
-)
+@pytest.mark.parametrize(("persona", "expected"), [("viewer", 403), ("other_editor", 403), ("moderator", 302)])
 def test_who_may_trash_someone_elses_file(open_world, persona, expected):
     w = open_world
     w.other_editor = make_user("other")
     add_member(w.space, w.other_editor, SpaceRole.EDITOR, by=w.staff)
     asset = add_file(w.editor, w.space)
 
-    response = client_for(getattr(w, persona)).post(
-        reverse("spaces:file-trash", kwargs={"file_id": asset.pk})
-    )
+    response = client_for(getattr(w, persona)).post(reverse("spaces:file-trash", kwargs={"file_id": asset.pk}))
 
     assert response.status_code == expected
     assert (Item.objects.get(pk=asset.item_id).deleted_at is not None) == (expected == 302)

@@ -182,9 +182,7 @@ def test_onboarding_answers_show_to_the_member_and_community_moderators_only(ope
 
     assert IntroAnswer.objects.get(user=newcomer).text == "I link census and tax records."
     assert "I link census and tax records." in browser.get(profile_url).content.decode()
-    assert (
-        "I link census and tax records." in client_for(community_moderator).get(profile_url).content.decode()
-    )
+    assert "I link census and tax records." in client_for(community_moderator).get(profile_url).content.decode()
     assert "I link census and tax records." not in client_for(peer).get(profile_url).content.decode()
     # a moderator of another community does not see them either
     assert (
@@ -203,9 +201,7 @@ def test_asking_to_join_a_private_space_puts_the_request_in_the_moderators_queue
 
     assert form.status_code == 200
     assert response.url == w.space.get_absolute_url()
-    assert messages_of(response) == [
-        "Your request was sent. You will get an e-mail when a moderator answers."
-    ]
+    assert messages_of(response) == ["Your request was sent. You will get an e-mail when a moderator answers."]
     assert JoinRequest.objects.get(space=w.space, user=w.outsider).status == JoinRequestStatus.PENDING
     home = browser.get(w.space.get_absolute_url()).content.decode()
     assert "Your request to join is waiting for a moderator." in home
@@ -262,9 +258,7 @@ def test_approving_without_htmx_redirects_to_the_queue(private_world, django_cap
     join_request = JoinRequest.objects.get(space=w.space, user=w.requester)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client_for(w.moderator).post(
-            space_url("request-approve", w.space, request_id=join_request.pk)
-        )
+        response = client_for(w.moderator).post(space_url("request-approve", w.space, request_id=join_request.pk))
 
     assert response.status_code == 302
     assert response.url == space_url("requests", w.space)
@@ -272,9 +266,7 @@ def test_approving_without_htmx_redirects_to_the_queue(private_world, django_cap
     assert client_for(w.requester).get(w.space.get_absolute_url()).context["can_read"] is True
 
 
-def test_declining_emails_the_requester_and_gives_no_membership(
-    private_world, django_capture_on_commit_callbacks
-):
+def test_declining_emails_the_requester_and_gives_no_membership(private_world, django_capture_on_commit_callbacks):
     w = private_world
     join_request = JoinRequest.objects.get(space=w.space, user=w.requester)
     mail.outbox.clear()
@@ -309,9 +301,7 @@ def test_requester_can_withdraw_their_request(private_world):
 
 # --- Invitations --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("how", ["username", "@username", "email"])
-def test_inviting_an_existing_member_emails_them_a_working_link(
-    open_world, django_capture_on_commit_callbacks, how
-):
+def test_inviting_an_existing_member_emails_them_a_working_link(open_world, django_capture_on_commit_callbacks, how):
     w = open_world
     recipient = {
         "username": w.outsider.username,
@@ -430,9 +420,7 @@ def test_invitations_are_valid_for_14_days_then_the_task_marks_them_expired(open
     w = open_world
     invitation = w.invitation
     assert settings.INVITATION_VALID_DAYS == 14
-    assert invitation.expires_at - invitation.created_at == pytest.approx(
-        timedelta(days=14), abs=timedelta(seconds=5)
-    )
+    assert invitation.expires_at - invitation.created_at == pytest.approx(timedelta(days=14), abs=timedelta(seconds=5))
 
     time_machine.move_to(invitation.created_at + timedelta(days=13, hours=23))
     assert invitations_expire_task.delay().get() == 0
@@ -447,17 +435,13 @@ def test_invitations_are_valid_for_14_days_then_the_task_marks_them_expired(open
     members = client_for(w.moderator).get(space_url("members", w.space))
     assert invitation not in list(members.context["invitations"])
     response = client_for(w.invited).post(invitation_path(invitation))
-    assert messages_of(response) == [
-        "This invitation has expired. Ask the person who invited you for a new one."
-    ]
+    assert messages_of(response) == ["This invitation has expired. Ask the person who invited you for a new one."]
 
 
 def test_moderator_can_withdraw_an_invitation(open_world):
     w = open_world
 
-    response = client_for(w.moderator).post(
-        space_url("invitation-revoke", w.space, invitation_id=w.invitation.pk)
-    )
+    response = client_for(w.moderator).post(space_url("invitation-revoke", w.space, invitation_id=w.invitation.pk))
 
     assert messages_of(response) == ["Invitation withdrawn."]
     w.invitation.refresh_from_db()
@@ -483,9 +467,7 @@ def test_admin_changes_a_members_role(open_world):
 def test_moderator_promotes_a_viewer_to_editor(open_world):
     w = open_world
 
-    client_for(w.moderator).post(
-        space_url("member-role", w.space, user_id=w.viewer.pk), {"role": SpaceRole.EDITOR}
-    )
+    client_for(w.moderator).post(space_url("member-role", w.space, user_id=w.viewer.pk), {"role": SpaceRole.EDITOR})
 
     assert SpaceMembership.objects.get(space=w.space, user=w.viewer).role == SpaceRole.EDITOR
 
@@ -510,18 +492,14 @@ def test_banned_member_loses_access_at_once_and_cannot_come_back(closed_world):
     assert browser.get(w.space.get_absolute_url()).status_code == 200
     moderator = client_for(w.moderator)
 
-    response = moderator.post(
-        space_url("member-ban", w.space, user_id=w.editor.pk), {"reason": "Posted spam links"}
-    )
+    response = moderator.post(space_url("member-ban", w.space, user_id=w.editor.pk), {"reason": "Posted spam links"})
 
     assert messages_of(response) == [f"{w.editor.public_name} was banned from the space."]
     assert SpaceBan.objects.get(space=w.space, user=w.editor).reason == "Posted spam links"
     assert not SpaceMembership.objects.filter(space=w.space, user=w.editor).exists()
     assert browser.get(w.space.get_absolute_url()).status_code == 404
     assert browser.get(space_url("members", w.space)).status_code == 404
-    invite = moderator.post(
-        space_url("invite", w.space), {"recipient": w.editor.email, "role": SpaceRole.VIEWER}
-    )
+    invite = moderator.post(space_url("invite", w.space), {"recipient": w.editor.email, "role": SpaceRole.VIEWER})
     assert form_errors(invite)["recipient"] == ["This person is banned from the space; lift the ban first."]
     members_page = moderator.get(space_url("members", w.space)).content.decode()
     assert "Posted spam links" in members_page
@@ -561,9 +539,7 @@ def test_lifting_a_ban_lets_the_person_join_again(open_world):
     assert SpaceMembership.objects.filter(space=w.space, user=w.banned).exists()
 
 
-@pytest.mark.parametrize(
-    ("visibility", "lands_on"), [(Visibility.OPEN, "space"), (Visibility.CLOSED, "community")]
-)
+@pytest.mark.parametrize(("visibility", "lands_on"), [(Visibility.OPEN, "space"), (Visibility.CLOSED, "community")])
 def test_member_leaves_a_space(world_factory, visibility, lands_on):
     w = world_factory(visibility)
     before = member_count(w.space)
@@ -593,9 +569,7 @@ def test_archived_space_refuses_joins_and_invitations_until_reopened(open_world)
     join = outsider.post(space_url("join", w.space))
     assert messages_of(join) == ["This space is archived and does not take new members."]
     assert not SpaceMembership.objects.filter(space=w.space, user=w.outsider).exists()
-    invite = client_for(w.moderator).post(
-        space_url("invite", w.space), {"recipient": w.outsider.email, "role": 10}
-    )
+    invite = client_for(w.moderator).post(space_url("invite", w.space), {"recipient": w.outsider.email, "role": 10})
     assert form_errors(invite)["__all__"] == ["This space is archived and does not take new members."]
     reopened = admin.post(space_url("unarchive", w.space))
 

@@ -48,9 +48,7 @@ def add_spaces(staff, community, member, start: int, stop: int) -> None:
     """Spaces of every visibility; the member belongs to the closed ones (so they are listed for them)."""
     visibilities = [Visibility.OPEN, Visibility.PRIVATE, Visibility.CLOSED]
     for n in range(start, stop):
-        space = make_space(
-            staff, community, visibilities[n % 3], slug=f"space-{n}", description=f"Space number {n}"
-        )
+        space = make_space(staff, community, visibilities[n % 3], slug=f"space-{n}", description=f"Space number {n}")
         if space.visibility == Visibility.CLOSED:
             invitation = services.invitation_create(
                 actor=staff, space=space, recipient=member.email, role=SpaceRole.VIEWER
@@ -133,15 +131,11 @@ def test_space_members_list_query_count_is_constant(staff, busy_space):
 
     add_members(space, 0, FEW)
     for n in range(FEW):
-        services.invitation_create(
-            actor=staff, space=space, recipient=f"guest{n}@example.org", role=SpaceRole.VIEWER
-        )
+        services.invitation_create(actor=staff, space=space, recipient=f"guest{n}@example.org", role=SpaceRole.VIEWER)
     few = queries_for(browser, url)
     add_members(space, FEW, MANY)
     for n in range(FEW, MANY):
-        services.invitation_create(
-            actor=staff, space=space, recipient=f"guest{n}@example.org", role=SpaceRole.VIEWER
-        )
+        services.invitation_create(actor=staff, space=space, recipient=f"guest{n}@example.org", role=SpaceRole.VIEWER)
     many = queries_for(browser, url)
 
     assert len(browser.get(url).context["memberships"]) == MANY + 3  # + staff, member, moderator

@@ -45,9 +45,7 @@ def private_media(settings, tmp_path):
 
 
 def make_page(w, title: str, *, parent=None, by=None) -> Page:
-    return services.page_create(
-        actor=by or w.editor, space=w.space, title=title, body=f"About {title}.", parent=parent
-    )
+    return services.page_create(actor=by or w.editor, space=w.space, title=title, body=f"About {title}.", parent=parent)
 
 
 def attach_file(w, page: Page, name: str = "chart.png") -> FileAsset:
@@ -66,9 +64,7 @@ def tree(w):
         services.comment_create(actor=w.moderator, target=grandchild.item, body="On the grandchild"),
         services.comment_create(actor=w.admin, target=asset.item, body="On the file"),
     ]
-    comments.append(
-        services.comment_create(actor=w.admin, target=root.item, body="A reply", parent=comments[0])
-    )
+    comments.append(services.comment_create(actor=w.admin, target=root.item, body="A reply", parent=comments[0]))
     return root, child, grandchild, asset, comments
 
 
@@ -235,10 +231,7 @@ def test_admin_restores_a_page_with_everything_trashed_with_it_but_not_what_went
     assert response.url == space_url("trash", w.space)
     assert messages_of(response) == ["“Root” and 6 items inside it were restored."]
     restored = item_ids(root, child, grandchild, asset, comments) - {comments[1].item_id}
-    assert (
-        set(Item.objects.visible_to(w.viewer).filter(pk__in=restored).values_list("pk", flat=True))
-        == restored
-    )
+    assert set(Item.objects.visible_to(w.viewer).filter(pk__in=restored).values_list("pk", flat=True)) == restored
     assert Item.objects.get(pk=comments[1].item_id).deleted_at == earlier
 
 
@@ -262,9 +255,7 @@ def test_restoring_something_inside_a_trashed_page_says_to_restore_the_page_firs
 
     response = client_for(w.admin).post(space_url("trash-restore", w.space, item_id=child.item_id))
 
-    assert messages_of(response) == [
-        "“Child” is inside “Root”, which is in the trash too: restore that first."
-    ]
+    assert messages_of(response) == ["“Child” is inside “Root”, which is in the trash too: restore that first."]
     assert Item.objects.get(pk=child.item_id).deleted_at is not None
 
 
@@ -276,9 +267,7 @@ def test_restore_after_the_retention_period_is_refused_with_a_message(open_world
     with time_machine.travel(timezone.now() + timedelta(days=settings.TRASH_RETENTION_DAYS, hours=1)):
         response = client_for(w.admin).post(space_url("trash-restore", w.space, item_id=page.item_id))
 
-    assert messages_of(response) == [
-        "“Ancient” was deleted more than 30 days ago and can no longer be restored."
-    ]
+    assert messages_of(response) == ["“Ancient” was deleted more than 30 days ago and can no longer be restored."]
     assert Item.objects.get(pk=page.item_id).deleted_at is not None
 
 
@@ -387,16 +376,10 @@ def test_watch_needs_sight_of_the_thing(closed_world, private_world):
 
     assert client_for(closed.outsider).post(space_url("watch-space", closed.space)).status_code == 404
     assert (
-        client_for(closed.outsider)
-        .post(space_url("watch-item", closed.space, item_id=page.item_id))
-        .status_code
-        == 404
+        client_for(closed.outsider).post(space_url("watch-item", closed.space, item_id=page.item_id)).status_code == 404
     )
     assert client_for(private.outsider).post(space_url("watch-space", private.space)).status_code == 403
-    assert (
-        "Watch this space"
-        not in client_for(private.outsider).get(private.space.get_absolute_url()).content.decode()
-    )
+    assert "Watch this space" not in client_for(private.outsider).get(private.space.get_absolute_url()).content.decode()
     assert Client().post(space_url("watch-space", closed.space)).status_code == 302
     assert client_for(closed.viewer).get(space_url("watch-space", closed.space)).status_code == 405
     assert not Watch.objects.exists()
@@ -442,23 +425,11 @@ def test_item_url_falls_back_to_the_space_for_kinds_without_pages(open_world):
 
 
 def test_recent_changes_access(closed_world, private_world):
-    assert (
-        client_for(closed_world.outsider).get(space_url("recent-changes", closed_world.space)).status_code
-        == 404
-    )
+    assert client_for(closed_world.outsider).get(space_url("recent-changes", closed_world.space)).status_code == 404
     assert Client().get(space_url("recent-changes", closed_world.space)).status_code == 404
-    assert (
-        client_for(private_world.outsider).get(space_url("recent-changes", private_world.space)).status_code
-        == 403
-    )
-    assert (
-        client_for(closed_world.viewer).get(space_url("recent-changes", closed_world.space)).status_code
-        == 200
-    )
-    assert (
-        client_for(closed_world.viewer).post(space_url("recent-changes", closed_world.space)).status_code
-        == 405
-    )
+    assert client_for(private_world.outsider).get(space_url("recent-changes", private_world.space)).status_code == 403
+    assert client_for(closed_world.viewer).get(space_url("recent-changes", closed_world.space)).status_code == 200
+    assert client_for(closed_world.viewer).post(space_url("recent-changes", closed_world.space)).status_code == 405
 
 
 def _recent_queries(w, browser) -> tuple[int, str]:
@@ -502,7 +473,4 @@ def test_anonymous_sees_recent_changes_of_an_open_space_without_watch_button(ope
 
     assert "Public" in html
     assert "Watch this space" not in html
-    assert (
-        reverse("spaces:trash", kwargs={"community_slug": w.community.slug, "space_slug": w.space.slug})
-        not in html
-    )
+    assert reverse("spaces:trash", kwargs={"community_slug": w.community.slug, "space_slug": w.space.slug}) not in html

@@ -183,9 +183,7 @@ PEOPLE = [
         job_title="Principal Statistician, Economic and Environment Statistics",
         bio="Compiled Fiji's post-disaster damage statistics after TC Winston and TC Yasa.",
         expertise=["Disaster-related statistics", "Environment statistics"],
-        demo=(
-            "community moderator of Disaster-related Statistics; admin of Task team on disaster loss accounts"
-        ),
+        demo=("community moderator of Disaster-related Statistics; admin of Task team on disaster loss accounts"),
     ),
     Person(
         key="emma",
@@ -263,10 +261,7 @@ PEOPLE = [
         job_title="Statistics Officer, Census Section",
         bio="Worked on processing and small-area outputs of the 2021 National Population and Housing Census.",
         expertise=["Population census", "Small area estimation"],
-        demo=(
-            "viewer in Register-based census working group; "
-            "focal point (Nepal) in Population Census Innovation"
-        ),
+        demo=("viewer in Register-based census working group; focal point (Nepal) in Population Census Innovation"),
     ),
     Person(
         key="losaline",
@@ -331,10 +326,7 @@ PEOPLE = [
         job_title="Senior Statistician",
         bio="Compiled damage and loss statistics after TC Pam and the 2023 twin cyclones.",
         expertise=["Disaster-related statistics", "Household surveys"],
-        demo=(
-            "editor in Disaster statistics forum; "
-            "pending join request to Sendai Framework indicator reporting"
-        ),
+        demo=("editor in Disaster statistics forum; pending join request to Sendai Framework indicator reporting"),
     ),
     Person(
         key="faamanu",
@@ -585,8 +577,7 @@ COMMUNITIES = [
         + "- Census operational plans shared here stay in this community unless their office agrees.\n",
         questions=[
             "What do you want to get out of this community?",
-            "When is your next census, and which approach are you considering (traditional, combined, "
-            "register-based)?",
+            "When is your next census, and which approach are you considering (traditional, combined, register-based)?",
         ],
         admins=["maria"],
         moderators=["baterdene"],
@@ -639,8 +630,7 @@ COMMUNITIES = [
                 "Register-based census working group",
                 CLOSED,
                 EDITOR,
-                "Working group preparing a regional guide on moving from a traditional to a register-based "
-                "census.",
+                "Working group preparing a regional guide on moving from a traditional to a register-based census.",
                 members=[("jiyeon", ADMIN), ("aroha", MODERATOR), ("emma", EDITOR), ("sabin", VIEWER)],
                 grants=[("helen", VIEWER)],
             ),
@@ -741,9 +731,7 @@ COMMUNITIES = [
                     ("priya", VIEWER),
                     ("mark", EDITOR),
                 ],
-                bans=[
-                    ("mark", "Repeated unsolicited advertising of commercial software after two warnings.")
-                ],
+                bans=[("mark", "Repeated unsolicited advertising of commercial software after two warnings.")],
             ),
             SpacePlan(
                 "sendai-reporting",
@@ -773,8 +761,7 @@ COMMUNITIES = [
                 "Task team on disaster loss accounts",
                 CLOSED,
                 EDITOR,
-                "Task team testing damage and loss accounts linked to the national accounts in three pilot "
-                "countries.",
+                "Task team testing damage and loss accounts linked to the national accounts in three pilot countries.",
                 members=[("mereoni", ADMIN), ("losaline", EDITOR), ("jeanpierre", EDITOR), ("lan", VIEWER)],
             ),
         ],
@@ -848,9 +835,7 @@ class FilePlan:
     author: str
     content: Callable[[], bytes]
     description: str = ""
-    new_versions: list[tuple[str, Callable[[], bytes], str]] = field(
-        default_factory=list
-    )  # (key, content, note)
+    new_versions: list[tuple[str, Callable[[], bytes], str]] = field(default_factory=list)  # (key, content, note)
 
 
 @dataclass
@@ -1416,8 +1401,7 @@ CONTENT = [
                     ),
                     Edit(
                         "siti",
-                        f"{GUIDE_INTRO}\n{GUIDE_STEPS_REVISED}\n{GUIDE_SOURCES_KOREA}\n{GUIDE_KOREA}\n"
-                        f"{GUIDE_QUALITY}",
+                        f"{GUIDE_INTRO}\n{GUIDE_STEPS_REVISED}\n{GUIDE_SOURCES_KOREA}\n{GUIDE_KOREA}\n{GUIDE_QUALITY}",
                         "Expanded the steps; added quality checks and further reading",
                     ),
                 ],
@@ -1569,9 +1553,7 @@ CONTENT = [
             PagePlan(
                 "Glossary: hazard, exposure, vulnerability, damage and loss",
                 [
-                    Edit(
-                        "farhana", GLOSSARY_V1, "Definitions from the Disaster-related Statistics Framework"
-                    ),
+                    Edit("farhana", GLOSSARY_V1, "Definitions from the Disaster-related Statistics Framework"),
                     Edit("losaline", GLOSSARY_V2, "Added affected people (Sendai indicator B-1)"),
                 ],
             ),
@@ -1668,9 +1650,7 @@ class Seeder:
             profile.bio = person.bio
             profile.time_zone = person.time_zone
             profile.save()
-            profile.expertise.set(
-                [Expertise.objects.get_or_create(name=name)[0] for name in person.expertise]
-            )
+            profile.expertise.set([Expertise.objects.get_or_create(name=name)[0] for name in person.expertise])
         if person.is_staff and not (user.is_staff and user.is_superuser):
             user.is_staff = user.is_superuser = True
             user.save(update_fields=["is_staff", "is_superuser"])
@@ -1707,9 +1687,7 @@ class Seeder:
                 membership = CommunityMembership.objects.filter(community=community, user=user).first()
                 if membership is None or membership.role == CommunityRole.MEMBER:
                     _forget(self.staff, user)
-                    community_services.community_role_set(
-                        actor=self.staff, community=community, user=user, role=role
-                    )
+                    community_services.community_role_set(actor=self.staff, community=community, user=user, role=role)
         space_admin = self.people[plan.admins[0]]
         for space_plan in plan.spaces:
             self.seed_space(community, space_admin, space_plan)
@@ -1765,9 +1743,7 @@ class Seeder:
         for email, role, message in plan.pending_invitations:
             if not Invitation.objects.filter(space=space, email__iexact=email).exists():
                 _forget(admin)
-                space_services.invitation_create(
-                    actor=admin, space=space, recipient=email, role=role, message=message
-                )
+                space_services.invitation_create(actor=admin, space=space, recipient=email, role=role, message=message)
         for key, reason in plan.bans:
             user = self.people[key]
             if not SpaceBan.objects.filter(space=space, user=user).exists():
@@ -1784,9 +1760,7 @@ class Seeder:
 
     # Pages, files, comments and watches
     def seed_content(self, plan: ContentPlan) -> None:
-        space = Space.objects.select_related("community").get(
-            community__slug=plan.community, slug__iexact=plan.space
-        )
+        space = Space.objects.select_related("community").get(community__slug=plan.community, slug__iexact=plan.space)
         if space.is_archived:
             return
         for name, description, body in plan.templates:
@@ -1829,10 +1803,7 @@ class Seeder:
         """Create the page with all its versions, unless the space has it already (by slug or title)."""
         slug = slugify(plan.title, allow_unicode=True)[:70]
         page = (
-            Page.objects.filter(space=space)
-            .filter(Q(slug=slug) | Q(title=plan.title))
-            .select_related("item")
-            .first()
+            Page.objects.filter(space=space).filter(Q(slug=slug) | Q(title=plan.title)).select_related("item").first()
         )
         if page is None:
             page = self.create_page(space, plan)
@@ -1924,9 +1895,7 @@ class Seeder:
             request = space_services.join_request_create(
                 actor=user, space=space, message=f"I would like to join {space.name} on behalf of my office."
             )
-            membership = space_services.join_request_approve(
-                actor=admin, join_request=request, message="Welcome!"
-            )
+            membership = space_services.join_request_approve(actor=admin, join_request=request, message="Welcome!")
         else:
             invitation = space_services.invitation_create(
                 actor=admin,
@@ -1965,9 +1934,7 @@ class Command(BaseCommand):
     def print_summary(self, created: dict[str, int]) -> None:
         out = self.stdout
         changes = ", ".join(f"{n} {label}" for label, n in created.items() if n)
-        out.write(
-            f"Demo data: created {changes}." if changes else "Demo data already present: nothing changed."
-        )
+        out.write(f"Demo data: created {changes}." if changes else "Demo data already present: nothing changed.")
         out.write("")
         out.write(f"Demo logins (every account's password: {DEMO_PASSWORD})")
         rows = [(person.email, person.name, person.demo) for person in PEOPLE]
