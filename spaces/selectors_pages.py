@@ -14,11 +14,16 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from spaces import permissions
-from spaces.models import Page, PageDraft, PageEditPresence, PageTemplate, Space
+from spaces.models import FileAsset, Page, PageDraft, PageEditPresence, PageTemplate, Space
 
 
 def visible_pages(user, space: Space) -> QuerySet[Page]:
     return Page.objects.visible_to(user).filter(space=space)
+
+
+def space_file_ids(space_id: int) -> list[int]:
+    """The files whose images a page of this space may show: the Markdown allow-list (``/files/<id>/inline/``)."""
+    return list(FileAsset.objects.filter(space_id=space_id).values_list("pk", flat=True))
 
 
 def get_page_for_user(user, community_slug: str, space_slug: str, page_slug: str, action: str = "view") -> Page:

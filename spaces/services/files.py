@@ -12,6 +12,7 @@ from communities.services import onboarding_ensure
 from copapp.uploads import CheckedFile, validate_file_upload
 from spaces import permissions
 from spaces.models import FileAsset, FileVersion, Item, ItemKind, Page, Space
+from spaces.services.pages import pages_rerender_for_space
 from spaces.services.trash import item_trash
 
 
@@ -61,6 +62,8 @@ def file_upload(*, actor, space: Space, upload, page: Page | None = None, descri
     asset.current_version = version
     asset.version_count = 1
     asset.save(update_fields=["current_version", "version_count"])
+    # Pages that showed ``![…](/files/<id>/inline/…)`` before the file existed had the image stripped.
+    pages_rerender_for_space(space, file_ids=[asset.pk])
     record_activity(actor=actor, kind="file_upload", community_id=space.community_id, space_id=space.pk, target=asset)
     return asset
 
@@ -92,6 +95,7 @@ def file_version_upload(*, actor, asset: FileAsset, upload, comment: str = "") -
     item.title = checked.name
     item.save(update_fields=["title", "updated_at"])
     asset.current_version, asset.version_count, asset.name = version, number, checked.name
+    pages_rerender_for_space(locked.space_id, file_ids=[asset.pk])
     record_activity(
         actor=actor,
         kind="file_upload",

@@ -3,11 +3,15 @@ drafts and edit presence. Each save writes one history row (django-simple-histor
 
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -17,9 +21,21 @@ from analytics.recording import record_activity
 from communities.services import onboarding_ensure
 from copapp.markdown import render_markdown
 from spaces import permissions
-from spaces.models import FileAsset, Item, ItemKind, Page, PageDraft, PageEditPresence, PageTemplate, Space
+from spaces.models import (
+    FileAsset,
+    FileVersion,
+    Item,
+    ItemKind,
+    Page,
+    PageDraft,
+    PageEditPresence,
+    PageTemplate,
+    Space,
+)
+from spaces.selectors_pages import space_file_ids
 
 User = get_user_model()
+logger = logging.getLogger(__name__)
 
 PRESENCE_WINDOW = timedelta(minutes=5)
 MAX_TITLE = 300
@@ -38,8 +54,50 @@ class EditConflict(Exception):
 
 
 def _render(page: Page) -> str:
-    file_ids = FileAsset.objects.filter(space_id=page.space_id).values_list("pk", flat=True)
-    return render_markdown(page.body, allowed_file_ids=list(file_ids))
+    return render_markdown(page.body, allowed_file_ids=space_file_ids(page.space_id))
+
+
+def _rerender(pages: Iterable[Page], file_ids: list[int]) -> int:
+    """Store fresh ``body_html`` for ``pages`` against the allow-list ``file_ids``; returns how many changed.
+
+    A column update, not a save: ``body_html`` is not part of the page's history, so no version is written.
+    """
+    changed = 0
+    for page in pages:
+        html = render_markdown(page.body, allowed_file_ids=file_ids)
+        if html != page.body_html:
+            Page.objects.filter(pk=page.pk).update(body_html=html)
+            page.body_html = html
+            changed += 1
+    return changed
+
+
+# More ids than this and the lookup only asks for "/files/" (a query of many LIKEs costs more than it saves).
+_RERENDER_MAX_IDS = 50
+
+
+def pages_rerender_for_space(space: Space | int, *, file_ids: Iterable[int] | None = None) -> int:
+    """Re-render the stored HTML of the space's pages that link to files, after its files changed.
+
+    The allow-list of images is the space's files at render time, so an image linked before its file was
+    uploaded (or after it moved away) would stay stale until the next edit. Only pages whose text mentions
+    ``/files/`` are read (or, given ``file_ids``, ``/files/<id>/`` for one of them): bounded work.
+    Returns how many pages changed.
+    """
+    space_id = space if isinstance(space, int) else space.pk
+    ids = None if file_ids is None else list(file_ids)
+    if ids == []:
+        return 0
+    pages = Page.objects.filter(space_id=space_id, body__contains="/files/")
+    if ids and len(ids) <= _RERENDER_MAX_IDS:
+        mentions = Q()
+        for pk in ids:
+            mentions |= Q(body__contains=f"/files/{pk}/")
+        pages = pages.filter(mentions)
+    pages_list = list(pages.only("pk", "body", "body_html"))
+    if not pages_list:
+        return 0
+    return _rerender(pages_list, space_file_ids(space_id))
 
 
 def _validate_text(title: str, body: str) -> tuple[str, str]:
@@ -176,7 +234,9 @@ def page_restore_version(*, actor, page: Page, version: int) -> Page:
     if old is None:
         raise ValidationError(_("There is no version %d of this page.") % version)
     summary = _("Restored from version %d") % version
-    return page_update(
+    # Not ``page_update``: if someone saved meanwhile, the EditConflict goes to the caller and no draft is
+    # kept (the restorer typed nothing; a draft of the old text would only prefill their next edit with it).
+    return _page_update(
         actor=actor, page=page, title=old.title, body=old.body, base_version=page.version, summary=summary
     )
 
@@ -236,13 +296,21 @@ def page_reorder(*, actor, page: Page, parent: Page | None, position: int) -> Pa
     return page
 
 
-def _subtree(page: Page) -> list[Page]:
-    """The page and all its live descendants, one query per level."""
-    pages, level = [page], [page.pk]
+def _subtree(page: Page, *, include_trashed: bool = False) -> list[Page]:
+    """The page and all its live descendants (with ``include_trashed``, those in the trash too), one query per level.
+
+    A move takes trashed subpages along (they keep their trash stamp, so a restore brings them back under
+    their parent in the new space); a copy leaves them out.
+    """
+    pages, level, seen = [page], [page.pk], {page.pk}
     while level:
-        children = list(Page.objects.filter(parent_id__in=level, item__deleted_at__isnull=True).select_related("item"))
-        pages.extend(children)
-        level = [child.pk for child in children]
+        children = Page.objects.filter(parent_id__in=level).select_related("item")
+        if not include_trashed:
+            children = children.filter(item__deleted_at__isnull=True)
+        fresh = [child for child in children if child.pk not in seen]
+        seen.update(child.pk for child in fresh)
+        pages.extend(fresh)
+        level = [child.pk for child in fresh]
     return pages
 
 
@@ -254,7 +322,8 @@ def page_move(*, actor, page: Page, target: Space, parent: Page | None = None) -
     if not permissions.can_move_item(actor, page.item, target):
         raise PermissionDenied
     _check_parent(target, parent)
-    pages = _subtree(page)
+    source_space_id = page.space_id
+    pages = _subtree(page, include_trashed=True)
     for node in pages:
         node.slug = _unique_slug(target, node.title)
         node.space = target
@@ -262,7 +331,8 @@ def page_move(*, actor, page: Page, target: Space, parent: Page | None = None) -
     page_ids = [node.pk for node in pages]
     item_ids = [node.item_id for node in pages]
     files = FileAsset.objects.filter(page_id__in=page_ids)
-    item_ids += list(files.values_list("item_id", flat=True))
+    moved_files = list(files.values_list("pk", "item_id"))
+    item_ids += [item_id for _pk, item_id in moved_files]
     files.update(space=target)
     item_ids += list(Item.objects.filter(comment__target_id__in=item_ids).values_list("pk", flat=True))
     Item.objects.filter(pk__in=item_ids).update(space=target)
@@ -273,18 +343,114 @@ def page_move(*, actor, page: Page, target: Space, parent: Page | None = None) -
     Page.objects.filter(pk=page.pk).update(parent=parent, position=page.position)
     page.space = target
     page.item.space = target
+    # Images are allowed from the space's own files: the moved pages now answer to the new space's list, and
+    # pages left behind no longer show the files that went with them.
+    _rerender(pages, space_file_ids(target.pk))
+    if moved_files:
+        pages_rerender_for_space(source_space_id, file_ids=[pk for pk, _item_id in moved_files])
     record_activity(actor=actor, kind="page_move", community_id=target.community_id, space_id=target.pk, target=page)
     return page
 
 
+# A link to one of the space's files: ``/files/<id>/`` (detail), ``…/<name>`` (download), ``…/inline/<name>``.
+# Not preceded by a host or a longer path, so links to other sites are left alone.
+_FILE_LINK = re.compile(r"(?<![\w.:/%-])/files/(\d+)/")
+
+
+def _point_at_copies(text: str, file_map: dict[int, int]) -> str:
+    """``text`` with its links to copied files pointing at the copies."""
+    if not file_map or "/files/" not in (text or ""):
+        return text
+
+    def replace(match: re.Match) -> str:
+        new_id = file_map.get(int(match.group(1)))
+        return match.group(0) if new_id is None else f"/files/{new_id}/"
+
+    return _FILE_LINK.sub(replace, text)
+
+
+def _copy_grants(source: Item, item: Item) -> None:
+    for grant in source.user_grants.select_related("permission", "user"):
+        assign_perm(f"spaces.{grant.permission.codename}", grant.user, item)
+
+
+def _copy_file(asset: FileAsset, target: Space, page: Page, written: list[FileVersion]) -> FileAsset:
+    """A new file in ``target`` attached to ``page``, every version's bytes copied to its own blob."""
+    item = Item.objects.create(
+        kind=ItemKind.FILE,
+        space=target,
+        author=asset.item.author,
+        title=asset.item.title,
+        is_restricted=asset.item.is_restricted,
+    )
+    _copy_grants(asset.item, item)
+    copy = FileAsset.objects.create(
+        item=item,
+        space=target,
+        page=page,
+        name=asset.name,
+        description=asset.description,
+        version_count=asset.version_count,
+    )
+    current = None
+    for old in asset.versions.all():  # prefetched, by number
+        version = FileVersion(
+            asset=copy,
+            number=old.number,
+            original_name=old.original_name,
+            size=old.size,
+            content_type=old.content_type,
+            sha256=old.sha256,
+            comment=old.comment,
+            uploaded_by_id=old.uploaded_by_id,
+        )
+        with old.file.open("rb") as source:
+            version.file.save(old.original_name, source, save=False)
+        written.append(version)
+        version.save()
+        # ``uploaded_at`` is set on insert; keep the original's date, as the page history keeps its dates.
+        FileVersion.objects.filter(pk=version.pk).update(uploaded_at=old.uploaded_at)
+        if old.pk == asset.current_version_id:
+            current = version
+    if current is not None:
+        copy.current_version = current
+        copy.save(update_fields=["current_version"])
+    return copy
+
+
+def _delete_blobs(versions: list[FileVersion]) -> None:
+    for version in versions:
+        try:
+            version.file.delete(save=False)
+        except OSError:
+            logger.exception("Could not delete the blob %s of a copy that failed", version.file.name)
+
+
 @transaction.atomic
 def page_copy(*, actor, page: Page, target: Space, parent: Page | None = None) -> Page:
-    """Copy a page and its subpages (current text, restrictions and history) into another space."""
+    """Copy a page and its live subpages (current text, restrictions, history, attached files) into another space.
+
+    Attached files are copied with all their versions, each to a blob of its own, so purging the original
+    never breaks the copy (or the other way round). Links in the text and history to those files point at
+    the copies. If the copy fails, the blobs it wrote are deleted again.
+    """
     if not permissions.can_move_item(actor, page.item, target):
         raise PermissionDenied
     _check_parent(target, parent)
+    written: list[FileVersion] = []
+    try:
+        copy = _copy_tree(page, target, parent, written)
+    except BaseException:
+        _delete_blobs(written)
+        raise
+    record_activity(actor=actor, kind="page_copy", community_id=target.community_id, space_id=target.pk, target=copy)
+    return copy
+
+
+def _copy_tree(page: Page, target: Space, parent: Page | None, written: list[FileVersion]) -> Page:
+    nodes = _subtree(page)
     mapping: dict[int, Page] = {}
-    for node in _subtree(page):
+    for node in nodes:
         new_parent = mapping.get(node.parent_id) if node.pk != page.pk else parent
         item = Item.objects.create(
             kind=ItemKind.PAGE,
@@ -293,7 +459,7 @@ def page_copy(*, actor, page: Page, target: Space, parent: Page | None = None) -
             title=node.title,
             is_restricted=node.item.is_restricted,
         )
-        copy = Page.objects.create(
+        mapping[node.pk] = Page.objects.create(
             item=item,
             space=target,
             parent=new_parent,
@@ -308,6 +474,23 @@ def page_copy(*, actor, page: Page, target: Space, parent: Page | None = None) -
             last_edited_by=node.last_edited_by,
             last_edited_at=node.last_edited_at,
         )
+        _copy_grants(node.item, item)
+    # Files first: the text of any copied page may link to a file attached to any other one.
+    file_map: dict[int, int] = {}
+    assets = (
+        FileAsset.objects.filter(page_id__in=list(mapping), item__deleted_at__isnull=True)
+        .select_related("item__author")
+        .prefetch_related(Prefetch("versions", queryset=FileVersion.objects.order_by("number")))
+        .order_by("pk")
+    )
+    for asset in assets:
+        file_map[asset.pk] = _copy_file(asset, target, mapping[asset.page_id], written).pk
+    file_ids = space_file_ids(target.pk)
+    for node in nodes:
+        copy = mapping[node.pk]
+        copy.body = _point_at_copies(node.body, file_map)
+        copy.body_html = render_markdown(copy.body, allowed_file_ids=file_ids)
+        Page.objects.filter(pk=copy.pk).update(body=copy.body, body_html=copy.body_html)
         # simple-history wrote a row for the create; replace it with copies of the original's history.
         copy.versions.all().delete()
         for old in node.versions.order_by("history_id"):
@@ -317,13 +500,8 @@ def page_copy(*, actor, page: Page, target: Space, parent: Page | None = None) -
             old.history_relation_id = copy.pk  # ``page.versions`` follows this column, not ``id``
             old.space_id = target.pk
             old.slug = copy.slug
+            old.body = _point_at_copies(old.body, file_map)
             old.save()
-        for grant in node.item.user_grants.select_related("permission", "user"):
-            assign_perm(f"spaces.{grant.permission.codename}", grant.user, item)
-        mapping[node.pk] = copy
-    record_activity(
-        actor=actor, kind="page_copy", community_id=target.community_id, space_id=target.pk, target=mapping[page.pk]
-    )
     return mapping[page.pk]
 
 

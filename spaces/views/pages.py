@@ -242,7 +242,8 @@ def page_version(request, community_slug, space_slug, page_slug, version):
     page = selectors_pages.get_page_for_user(request.user, community_slug, space_slug, page_slug)
     record = selectors_pages.page_version(page, version)
     context = _page_context(request, page)
-    context.update(record=record, rendered=render_markdown(record.body), tab="pages")
+    rendered = render_markdown(record.body, allowed_file_ids=selectors_pages.space_file_ids(page.space_id))
+    context.update(record=record, rendered=rendered, tab="pages")
     return render(request, "spaces/page_version.html", context)
 
 
@@ -275,6 +276,8 @@ def page_restore(request, community_slug, space_slug, page_slug, version):
         restored = services.page_restore_version(actor=request.user, page=page, version=version)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    except services.EditConflict:
+        messages.error(request, _("Someone saved this page just now; look at the latest version and restore again."))
     else:
         if restored.version == current:
             messages.info(request, _("Version %d has the same text as the current page.") % version)

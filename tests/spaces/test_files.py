@@ -745,3 +745,59 @@ def test_page_files_tag_query_count_does_not_grow_with_files(open_world):
     with_thirty = _queries(lambda: render_page_files(page, fresh_user))
 
     assert with_three == with_thirty
+
+
+# --- Pages that show a space's images -----------------------------------------------------------------------
+def page_with(w, body: str, title: str = "Figures") -> Page:
+    return services.page_create(actor=w.editor, space=w.space, title=title, body=body)
+
+
+def test_an_image_linked_before_its_file_was_uploaded_shows_once_it_is(open_world):
+    w = open_world
+    probe = add_file(w.editor, w.space, "probe.pdf")
+    next_id = probe.pk + 1  # the id the next upload gets
+    src = reverse("spaces:file-inline", kwargs={"file_id": next_id, "filename": "chart.png"})
+    page = page_with(w, f"Soon: ![chart]({src})")
+    plain = page_with(w, "No pictures.", title="Plain")
+    assert "src=" not in page.body_html  # not a file of this space (yet): the image is stripped
+
+    asset = add_file(w.editor, w.space, "chart.png", png_bytes())
+
+    assert asset.pk == next_id
+    page.refresh_from_db()
+    assert f'<img src="{src}" alt="chart">' in page.body_html
+    assert page.versions.count() == 1  # re-rendering is not an edit
+    assert f'<img src="{src}"' in client_for(w.viewer).get(page.get_absolute_url()).content.decode()
+    assert Page.objects.get(pk=plain.pk).body_html == plain.body_html
+
+
+def test_a_new_file_version_refreshes_pages_that_show_the_file_and_only_those(open_world):
+    w = open_world
+    asset = add_file(w.editor, w.space, "chart.png", png_bytes())
+    page = page_with(w, f"![chart]({inline_url(asset)})")
+    other = page_with(w, "Text only.", title="Other")
+    elsewhere = page_with(w, "![other](/files/999999/inline/x.png)", title="Elsewhere")
+    Page.objects.filter(pk__in=[page.pk, other.pk, elsewhere.pk]).update(body_html="<p>stale</p>")
+
+    services.file_version_upload(actor=w.editor, asset=asset, upload=upload("chart.png", png_bytes(color="red")))
+
+    html = dict(Page.objects.values_list("title", "body_html"))
+    assert f'<img src="{inline_url(asset)}" alt="chart">' in html["Figures"]
+    assert html["Other"] == html["Elsewhere"] == "<p>stale</p>"
+    assert page.versions.count() == 1
+
+
+def test_pages_of_a_space_rerender_against_its_files_only(open_world, world_factory):
+    w = open_world
+    other = world_factory(Visibility.CLOSED)
+    ours = add_file(w.editor, w.space, "ours.png", png_bytes())
+    theirs = add_file(other.editor, other.space, "theirs.png", png_bytes())
+    page = page_with(w, f"![a]({inline_url(ours)}) ![b]({inline_url(theirs)})")
+    Page.objects.filter(pk=page.pk).update(body_html="")
+
+    assert services.pages.pages_rerender_for_space(w.space) == 1
+    assert services.pages.pages_rerender_for_space(w.space) == 0  # nothing changed: nothing written
+
+    html = Page.objects.get(pk=page.pk).body_html
+    assert f'<img src="{inline_url(ours)}" alt="a">' in html
+    assert "theirs.png" not in html

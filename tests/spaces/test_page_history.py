@@ -4,11 +4,14 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.urls import reverse
 
-from spaces import services
-from spaces.models import Page, Visibility
-from tests.spaces.helpers import client_for, messages_of
+from spaces import selectors_pages, services
+from spaces.models import Page, PageDraft, Visibility
+from tests.factories import make_space
+from tests.spaces.helpers import client_for, messages_of, png_bytes
 from tests.spaces.test_pages import count_queries, edit_page, make_page, page_url
 
 
@@ -302,9 +305,48 @@ def test_restoring_a_version_that_does_not_exist_says_so_and_changes_nothing(ope
     assert history_rows(page) == before
 
 
+def test_restoring_when_someone_saved_meanwhile_says_so_and_changes_nothing(open_world, monkeypatch):
+    w = open_world
+    page = three_versions(w)
+    real = selectors_pages.get_page_for_user
+
+    def read_then_someone_saves(*args, **kwargs):
+        seen = real(*args, **kwargs)
+        edit_page(Page.objects.get(pk=page.pk), w.admin, "Saved by the admin just now.")
+        return seen
+
+    monkeypatch.setattr(selectors_pages, "get_page_for_user", read_then_someone_saves)
+    response = client_for(w.editor).post(page_url("page-restore", page, version=1))
+
+    page.refresh_from_db()
+    assert response.status_code == 302 and response.url == page_url("page-detail", page)
+    assert messages_of(response) == ["Someone saved this page just now; look at the latest version and restore again."]
+    assert (page.version, page.body, page.last_edited_by) == (4, "Saved by the admin just now.", w.admin)
+    assert not PageDraft.objects.filter(user=w.editor).exists()
+
+
+def test_an_old_version_shows_images_of_the_spaces_files_only(open_world):
+    w = open_world
+    elsewhere = make_space(w.staff, w.community, Visibility.OPEN, slug="elsewhere")
+
+    def image(space, name):
+        upload = SimpleUploadedFile(name, png_bytes(), content_type="image/png")
+        asset = services.file_upload(actor=w.staff, space=space, upload=upload)
+        return reverse("spaces:file-inline", kwargs={"file_id": asset.pk, "filename": asset.name})
+
+    ours, theirs = image(w.space, "ours.png"), image(elsewhere, "theirs.png")
+    page = make_page(w, body=f"![ours]({ours}) ![theirs]({theirs})")
+    edit_page(page, w.editor, "No pictures now.")
+
+    html = Client().get(page_url("page-version", page, version=1)).content.decode()
+
+    assert f'<img src="{ours}" alt="ours">' in html
+    assert theirs not in html
+
+
 # --- Query counts -------------------------------------------------------------------------------------------
 HISTORY_QUERIES = 9
-VERSION_QUERIES = 9
+VERSION_QUERIES = 10  # with the space's file ids, the allow-list of images
 
 
 def test_history_page_runs_the_same_queries_with_3_and_30_versions(open_world):

@@ -4,14 +4,19 @@ ARCHITECTURE.md: moving content out of a closed or private space needs the moder
 must also be able to edit in the destination.
 """
 
+from datetime import timedelta
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from spaces import services
-from spaces.models import Comment, FileAsset, Item, Page, SpaceRole, Visibility
+from spaces.models import Comment, FileAsset, FileVersion, Item, Page, SpaceRole, Visibility
+from spaces.services import pages as pages_service
 from tests.factories import add_member, make_space
 from tests.spaces.helpers import client_for, messages_of, png_bytes, space_url
 from tests.spaces.test_pages import edit_page, make_page, page_url
@@ -297,3 +302,178 @@ def test_old_versions_of_a_copy_open_at_the_copys_address(closed_world):
     response = Client().get(page_url("page-version", copy, version=1))
     assert response.status_code == 200 and "<p>Draft one.</p>" in response.content.decode()
     assert client_for(w.moderator).get(page_url("page-version", tree["root"], version=1)).status_code == 200
+
+
+# --- Files, trashed subpages and stored HTML ----------------------------------------------------------------
+def png_upload(name: str = "chart.png", color: str = "teal") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, png_bytes(color=color), content_type="image/png")
+
+
+def inline(asset) -> str:
+    return reverse("spaces:file-inline", kwargs={"file_id": asset.pk, "filename": asset.name})
+
+
+def blob(version: FileVersion) -> bytes:
+    with version.file.open("rb") as stored:
+        return stored.read()
+
+
+def illustrated_tree(w) -> dict:
+    """Guidelines (a chart with 2 versions, shown in its text) > Annex (shows the chart too, has a table file)."""
+    root = make_page(w, "Guidelines", "Draft.")
+    annex = make_page(w, "Annex", "Annex.", parent=root)
+    chart = services.file_upload(actor=w.editor, space=w.space, upload=png_upload(), page=root)
+    services.file_version_upload(actor=w.moderator, asset=chart, upload=png_upload(color="red"), comment="Redder")
+    table = services.file_upload(actor=w.moderator, space=w.space, upload=png_upload("table.png", "blue"), page=annex)
+    edit_page(root, w.editor, f"See ![the chart]({inline(chart)}) and [download it](/files/{chart.pk}/chart.png).")
+    edit_page(annex, w.editor, f"Both: ![chart]({inline(chart)}) ![table]({inline(table)})")
+    return {"root": root, "annex": annex, "chart": chart, "table": table}
+
+
+def test_copy_brings_the_attached_files_with_every_version_in_blobs_of_their_own(closed_world):
+    w = closed_world
+    target = destination(w)
+    tree = illustrated_tree(w)
+
+    copy = services.page_copy(actor=w.moderator, page=tree["root"], target=target)
+
+    copy_annex = Page.objects.get(space=target, title="Annex")
+    chart = FileAsset.objects.select_related("item", "current_version").get(space=target, name="chart.png")
+    table = FileAsset.objects.select_related("item").get(space=target, name="table.png")
+    assert (chart.page, table.page) == (copy, copy_annex)
+    assert {chart.pk, table.pk}.isdisjoint({tree["chart"].pk, tree["table"].pk})
+    assert (chart.item.kind, chart.item.space, chart.item.author) == ("file", target, w.editor)
+    assert (chart.version_count, chart.current_version.number) == (2, 2)
+    originals = list(tree["chart"].versions.order_by("number"))
+    copies = list(chart.versions.order_by("number"))
+    fields = ("number", "original_name", "size", "content_type", "sha256", "comment", "uploaded_by_id", "uploaded_at")
+    assert [[getattr(v, f) for f in fields] for v in copies] == [[getattr(v, f) for f in fields] for v in originals]
+    assert [blob(v) for v in copies] == [blob(v) for v in originals]
+    assert {v.file.name for v in copies}.isdisjoint({v.file.name for v in originals})
+    assert all(v.file.name.startswith(f"files/{target.pk}/{chart.pk}/") for v in copies)
+    # The originals are untouched.
+    assert FileAsset.objects.filter(space=w.space).count() == 2
+    assert fresh(tree["root"]).body.count(f"/files/{tree['chart'].pk}/") == 2
+
+
+def test_links_in_a_copy_point_at_the_copied_files_in_its_text_html_and_history(closed_world):
+    w = closed_world
+    target = destination(w)
+    tree = illustrated_tree(w)
+
+    copy = services.page_copy(actor=w.moderator, page=tree["root"], target=target)
+
+    copy = fresh(copy)
+    copy_annex = Page.objects.get(space=target, title="Annex")
+    chart = FileAsset.objects.get(space=target, name="chart.png")
+    table = FileAsset.objects.get(space=target, name="table.png")
+    assert copy.body == f"See ![the chart]({inline(chart)}) and [download it](/files/{chart.pk}/chart.png)."
+    assert copy_annex.body == f"Both: ![chart]({inline(chart)}) ![table]({inline(table)})"
+    assert f'<img src="{inline(chart)}" alt="the chart">' in copy.body_html
+    assert f'<img src="{inline(chart)}" alt="chart">' in copy_annex.body_html
+    assert f'<img src="{inline(table)}" alt="table">' in copy_annex.body_html
+    assert copy.versions.order_by("-history_id").first().body == copy.body
+    assert copy.versions.count() == tree["root"].versions.count()
+    html = client_for(w.moderator).get(page_url("page-detail", copy)).content.decode()
+    assert f'src="{inline(chart)}"' in html and f"/files/{tree['chart'].pk}/" not in html
+    assert client_for(w.moderator).get(inline(chart)).status_code == 200
+
+
+def test_purging_the_original_leaves_the_copys_files_whole(closed_world, django_capture_on_commit_callbacks):
+    w = closed_world
+    target = destination(w)
+    tree = illustrated_tree(w)
+    services.page_copy(actor=w.moderator, page=tree["root"], target=target)
+    original_blobs = [v.file.name for v in FileVersion.objects.filter(asset__space=w.space)]
+    services.item_trash(actor=w.moderator, item=tree["root"].item)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        purged = services.trash_purge(now=timezone.now() + timedelta(days=31))
+
+    storage = FileVersion._meta.get_field("file").storage
+    assert purged > 0 and not FileAsset.objects.filter(space=w.space).exists()
+    assert not any(storage.exists(name) for name in original_blobs)
+    copies = FileVersion.objects.filter(asset__space=target)
+    assert copies.count() == 3
+    assert all(storage.exists(v.file.name) for v in copies)
+    chart = FileAsset.objects.get(space=target, name="chart.png")
+    response = client_for(w.moderator).get(inline(chart))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == blob(chart.versions.get(number=2))
+
+
+def stored_files(folder: str) -> set[str]:
+    storage = FileVersion._meta.get_field("file").storage
+    root = Path(storage.path(folder))
+    return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()} if root.exists() else set()
+
+
+def test_a_failed_copy_leaves_no_blobs_behind(closed_world, monkeypatch):
+    w = closed_world
+    target = destination(w)
+    tree = illustrated_tree(w)
+    before = stored_files(f"files/{w.space.pk}")
+    copied = []
+
+    def fail(text, file_map):
+        copied.append(dict(file_map))
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pages_service, "_point_at_copies", fail)  # after every blob is written
+    with pytest.raises(RuntimeError):
+        services.page_copy(actor=w.moderator, page=tree["root"], target=target)
+
+    assert len(copied[0]) == 2
+    assert not Page.objects.filter(space=target).exists()
+    assert stored_files(f"files/{target.pk}") == set()
+    assert stored_files(f"files/{w.space.pk}") == before and len(before) == 3
+
+
+def test_move_takes_trashed_subpages_along_and_a_restore_brings_them_back_under_their_parent(closed_world):
+    w = closed_world
+    target = destination(w)
+    root = make_page(w, "Guidelines")
+    annex = make_page(w, "Annex", parent=root)
+    tables = make_page(w, "Tables", parent=annex)
+    asset = services.file_upload(actor=w.editor, space=w.space, upload=png_upload(), page=annex)
+    services.item_trash(actor=w.moderator, item=annex.item)
+    stamp = Item.objects.get(pk=annex.item_id).deleted_at
+
+    services.page_move(actor=w.moderator, page=root, target=target)
+
+    moved = [fresh(p) for p in (root, annex, tables)]
+    assert [p.space for p in moved] == [target] * 3
+    assert [p.item.space for p in moved] == [target] * 3
+    assert [p.item.deleted_at for p in moved] == [None, stamp, stamp]
+    assert [p.parent_id for p in moved] == [None, root.pk, annex.pk]
+    assert FileAsset.objects.select_related("item").get(pk=asset.pk).item.space == target
+    assert not Item.objects.filter(space=w.space).exists()
+
+    services.item_restore(actor=w.staff, item=Item.objects.select_related("space").get(pk=annex.item_id))
+
+    assert client_for(w.moderator).get(page_url("page-detail", fresh(annex))).status_code == 200
+    children = client_for(w.moderator).get(page_url("page-detail", fresh(root))).context["children"]
+    assert [c.pk for c in children] == [annex.pk]
+    assert Item.objects.get(pk=asset.item_id).deleted_at is None
+
+
+def test_a_moved_page_shows_images_of_the_files_that_moved_with_it_and_only_those(closed_world):
+    w = closed_world
+    target = destination(w)
+    library = services.file_upload(actor=w.editor, space=w.space, upload=png_upload("logo.png", "blue"))
+    page = make_page(w, "Guidelines")
+    chart = services.file_upload(actor=w.editor, space=w.space, upload=png_upload(), page=page)
+    edit_page(page, w.editor, f"![chart]({inline(chart)}) ![logo]({inline(library)})")
+    left = make_page(w, "Left behind", f"![chart]({inline(chart)}) ![logo]({inline(library)})")
+    versions = page.versions.count()
+    assert f'src="{inline(library)}"' in fresh(page).body_html
+    assert f'src="{inline(chart)}"' in fresh(left).body_html
+
+    services.page_move(actor=w.moderator, page=page, target=target)
+
+    moved, stayed = fresh(page), fresh(left)
+    assert f'<img src="{inline(chart)}" alt="chart">' in moved.body_html
+    assert f'src="{inline(library)}"' not in moved.body_html
+    assert f'src="{inline(chart)}"' not in stayed.body_html
+    assert f'<img src="{inline(library)}" alt="logo">' in stayed.body_html
+    assert moved.versions.count() == versions and stayed.versions.count() == 1
