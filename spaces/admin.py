@@ -287,3 +287,51 @@ class WatchAdmin(admin.ModelAdmin):
     list_display = ["user", "item", "space", "created_at"]
     list_select_related = ["user", "item", "space"]
     raw_id_fields = ["user", "item", "space"]
+
+
+# --- Questions and answers (issue 4) ------------------------------------------------------------------------
+# Counters (answer count, vote score) are kept by spaces.services.questions; they are read-only here.
+from spaces.models import Answer, Question, Tag, Vote  # noqa: E402
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "space"]
+    list_select_related = ["space"]
+    search_fields = ["name", "slug"]
+    raw_id_fields = ["space"]
+
+
+class AnswerInline(admin.TabularInline):
+    model = Answer
+    extra = 0
+    fields = ["vote_score", "created_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+
+@admin.register(Question)
+class QuestionAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "space", "answer_count", "vote_score", "created_at"]
+    list_select_related = ["space"]
+    search_fields = ["title", "body"]
+    raw_id_fields = ["item", "space", "accepted_answer", "last_edited_by"]
+    readonly_fields = ["body_html", "answer_count", "vote_score", "version"]
+    filter_horizontal = ["tags"]
+    inlines = [AnswerInline]
+
+
+@admin.register(Answer)
+class AnswerAdmin(SimpleHistoryAdmin):
+    list_display = ["pk", "question", "vote_score", "created_at"]
+    list_select_related = ["question"]
+    search_fields = ["body"]
+    raw_id_fields = ["item", "question", "last_edited_by"]
+    readonly_fields = ["body_html", "vote_score", "version"]
+
+
+@admin.register(Vote)
+class VoteAdmin(admin.ModelAdmin):
+    list_display = ["user", "item", "created_at"]
+    list_select_related = ["user", "item"]
+    raw_id_fields = ["user", "item"]

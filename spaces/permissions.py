@@ -253,11 +253,12 @@ def visible_items_q(user) -> Q:
     own = _item_own_q(user)
     own_items = Item.objects.filter(own).values("pk")
     file_context = ~Q(kind="file") | Q(file__page__isnull=True) | Q(file__page__item__in=own_items)
-    targets = Item.objects.filter(own).filter(file_context).values("pk")
+    answer_context = answer_context_q(own_items)
+    targets = Item.objects.filter(own).filter(file_context).filter(answer_context).values("pk")
     comment_context = ~Q(kind="comment") | (
         Q(comment__target__in=targets) & (Q(comment__parent__isnull=True) | Q(comment__parent__item__in=own_items))
     )
-    return own & file_context & comment_context
+    return own & file_context & answer_context & comment_context
 
 
 def _item_own_q(user) -> Q:
@@ -335,6 +336,10 @@ def can_see_item(user, item: Item) -> bool:
     if item.kind == "file":
         page_id = FileAsset.objects.filter(item_id=item.pk).values_list("page__item_id", flat=True).first()
         if page_id is not None and not _can_see_item_itself(user, Item.objects.select_related("space").get(pk=page_id)):
+            return False
+    if item.kind == "answer":
+        question_item = Item.objects.select_related("space").filter(question__answers__item_id=item.pk).first()
+        if question_item is not None and not _can_see_item_itself(user, question_item):
             return False
     if item.kind == "comment":
         comment = Comment.objects.select_related("target__space", "parent__item__space").filter(item_id=item.pk).first()
@@ -559,3 +564,50 @@ def get_file_for_user(user, file_id: int, action: str = "view"):
     if not FILE_ACTIONS[action](user, asset):
         raise PermissionDenied
     return asset
+
+
+# --- Questions and answers -----------------------------------------------------------------------------------
+# An answer is seen only where its question is seen (``answer_context_q`` in ``visible_items_q``), so hiding
+# or trashing a question takes its answers, and the comments on them, off every surface. Voting and answering
+# are for people who may contribute to the space; accepting is for the asker or a moderator.
+def answer_context_q(own_items) -> Q:
+    """On ``Item``: anything that is not an answer, and answers whose question is among ``own_items``."""
+    return ~Q(kind="answer") | Q(answer__question__item__in=own_items)
+
+
+def can_ask(user, space: Space) -> bool:
+    """Ask a question: editors and above, in a space that is not archived."""
+    return can_contribute(user, space)
+
+
+def can_answer(user, question) -> bool:
+    """Answer a question the user can see, where they may contribute."""
+    return can_contribute(user, question.space) and _can_see_item_itself(user, question.item)
+
+
+def can_vote(user, item: Item) -> bool:
+    """Vote a question or answer up: anyone who may contribute to the space, never on their own content."""
+    if not user.is_authenticated or item.author_id == user.pk:
+        return False
+    return can_contribute(user, item.space) and _can_see_item_itself(user, item)
+
+
+def _own_or_moderated(user, item: Item) -> bool:
+    if not can_contribute(user, item.space) or not _can_see_item_itself(user, item):
+        return False
+    return item.author_id == user.pk or can_moderate_space(user, item.space)
+
+
+def can_edit_question(user, question) -> bool:
+    """The asker (while they may contribute) or a moderator of the space."""
+    return _own_or_moderated(user, question.item)
+
+
+def can_edit_answer(user, answer) -> bool:
+    """The answer's author (while they may contribute) or a moderator of the space."""
+    return _own_or_moderated(user, answer.item)
+
+
+def can_accept_answer(user, question) -> bool:
+    """Accept (or change, or withdraw) the accepted answer: the asker or a moderator of the space."""
+    return _own_or_moderated(user, question.item)

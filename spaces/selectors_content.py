@@ -30,6 +30,10 @@ ITEM_LINK_RELATED = (
     "comment__target__page__space__community",
     "comment__target__file",
     "comment__target__space__community",
+    "question__space__community",
+    "answer__question__space__community",
+    "comment__target__question__space__community",
+    "comment__target__answer__question__space__community",
 )
 
 
@@ -48,6 +52,10 @@ def item_url(item: Item) -> str:
             return asset.get_absolute_url()
         if item.kind == ItemKind.COMMENT and (comment := _related(item, "comment")) is not None:
             return f"{item_url(comment.target)}#comment-{comment.pk}"
+        if item.kind == ItemKind.QUESTION and (question := _related(item, "question")) is not None:
+            return question.get_absolute_url()
+        if item.kind == ItemKind.ANSWER and (answer := _related(item, "answer")) is not None:
+            return answer.get_absolute_url()
     except NoReverseMatch:
         # A kind whose views are not wired yet: the space is still a fine place to send people.
         pass
@@ -58,6 +66,8 @@ def item_label(item: Item) -> str:
     """A human title for any item; comments have none of their own and are named after what they are on."""
     if item.kind == ItemKind.COMMENT and (comment := _related(item, "comment")) is not None:
         return _("Comment on “%(title)s”") % {"title": item_label(comment.target)}
+    if item.kind == ItemKind.ANSWER and (answer := _related(item, "answer")) is not None:
+        return _("Answer to “%(title)s”") % {"title": answer.question.title}
     if item.title:
         return item.title
     if item.kind == ItemKind.FILE and (asset := _related(item, "file")) is not None:

@@ -101,3 +101,22 @@ urlpatterns += [
     ),
     path("files/<int:file_id>/<str:filename>", views.file_download, name="file-download"),
 ]
+
+# questions (issue 4, item 1)
+question = space + "q/<str:question_slug>/"
+answer = question + "answers/<int:answer_id>/"
+urlpatterns += [
+    path(space + "questions/", views.questions.question_list, name="questions"),
+    path(space + "questions/ask/", views.questions.question_ask, name="question-ask"),
+    path(space + "questions/similar/", views.questions.question_similar, name="question-similar"),
+    path(space + "items/<int:item_id>/vote/", views.questions.vote, name="vote"),
+    path(question, views.questions.question_detail, name="question-detail"),
+    path(question + "edit/", views.questions.question_edit, name="question-edit"),
+    path(question + "history/", views.questions.question_history, name="question-history"),
+    path(question + "diff/", views.questions.question_diff, name="question-diff"),
+    path(question + "accept/", views.questions.answer_accept, name="answer-accept"),
+    path(question + "answers/", views.questions.answer_post, name="answer-post"),
+    path(answer + "edit/", views.questions.answer_edit, name="answer-edit"),
+    path(answer + "history/", views.questions.answer_history, name="answer-history"),
+    path(answer + "diff/", views.questions.answer_diff, name="answer-diff"),
+]

@@ -125,6 +125,25 @@ def _content_rows(space, member) -> None:
     comment_item = Item.objects.create(kind=ItemKind.COMMENT, space=space, author=member)
     Comment.objects.create(item=comment_item, target=page.item, body="Nice", author=member)
     Watch.objects.create(user=member, space=space)
+    _question_rows(space, member)
+
+
+def _question_rows(space, member) -> None:
+    """A tagged question with an accepted, voted answer (through the services); the superuser votes."""
+    from spaces.services import answer_accept, answer_post, question_ask, vote_cast
+
+    asker = User.objects.create_user(email="asker@example.org", password=PASSWORD, display_name="Asker")
+    onboarding_submit(
+        actor=asker,
+        community=space.community,
+        accept_guidelines=True,
+        answers={q.pk: "To ask." for q in space.community.intro_questions.all()},
+    )
+    space_join(actor=asker, space=space)  # the Library space lets members in as editors
+    question = question_ask(actor=asker, space=space, title="Which example linkage keys?", body="Hi", tags="linkage")
+    answer = answer_post(actor=member, question=question, body="Name and date of birth.")
+    vote_cast(actor=asker, item=answer.item)
+    answer_accept(actor=asker, question=question, answer=answer)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from analytics.models import ActivityEvent
 from communities.models import Community, CommunityMembership, CommunityRole, IntroAnswer, Onboarding
 from spaces.management.commands.seed_demo import DEMO_PASSWORD, PEOPLE
 from spaces.models import (
+    Answer,
     Comment,
     FileAsset,
     FileVersion,
@@ -20,12 +21,14 @@ from spaces.models import (
     JoinRequestStatus,
     Page,
     PageTemplate,
+    Question,
     Space,
     SpaceBan,
     SpaceMembership,
     SpaceRole,
     SpaceUserObjectPermission,
     Visibility,
+    Vote,
     Watch,
 )
 
@@ -51,6 +54,10 @@ COUNTED = [
     FileVersion,
     Comment,
     Watch,
+    Question,
+    Question.history.model,
+    Answer,
+    Vote,
 ]
 
 
@@ -78,6 +85,9 @@ def test_seed_demo_twice_creates_nothing_new():
     assert after_first["spaces.Page"] >= 8
     assert after_first["spaces.HistoricalPage"] > after_first["spaces.Page"]
     assert after_first["spaces.FileVersion"] > after_first["spaces.FileAsset"] >= 3
+    assert after_first["spaces.Question"] == 5
+    assert after_first["spaces.Answer"] == 5
+    assert after_first["spaces.Vote"] == 15
 
 
 @pytest.mark.django_db
@@ -235,3 +245,22 @@ def test_seed_demo_prints_the_demo_logins(settings):
     assert "kenji.tanaka@example.org" in output
     # The e-mail backend swapped in while seeding is put back.
     assert settings.EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend"
+
+
+@pytest.mark.django_db
+def test_seed_demo_has_answered_and_unanswered_questions_with_votes_in_two_spaces():
+    _seed()
+    questions = Question.objects.select_related("space__community")
+
+    assert {(q.space.community.slug, q.space.slug) for q in questions} == {
+        ("data-integration", "linkage-help-desk"),
+        ("census-innovation", "good-practices"),
+    }
+    assert questions.filter(accepted_answer__isnull=False).count() == 2
+    assert questions.filter(answer_count=0).count() == 2
+    assert all(q.vote_score == q.item.votes.count() for q in questions)
+    for answer in Answer.objects.select_related("item"):
+        assert answer.vote_score == Vote.objects.filter(item=answer.item).count()
+        assert not Vote.objects.filter(item=answer.item, user=answer.item.author).exists()
+    accepted = Question.objects.exclude(accepted_answer=None).first()
+    assert accepted.accepted_answer.question_id == accepted.pk

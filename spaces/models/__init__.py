@@ -10,9 +10,14 @@ from .membership import (
     SpaceMembership,
 )
 from .pages import Page, PageDraft, PageEditPresence, PageTemplate
+from .questions import Answer, Question, Tag, Vote
 from .space import Space, SpaceGroupObjectPermission, SpaceRole, SpaceUserObjectPermission, Visibility
 
 __all__ = [
+    "Answer",
+    "Question",
+    "Tag",
+    "Vote",
     "Comment",
     "FileAsset",
     "FileVersion",

@@ -48,5 +48,16 @@ from .pages import (  # noqa: F401
     page_update,
     presence_touch,
 )
+from .questions import (  # noqa: F401
+    answer_accept,
+    answer_edit,
+    answer_post,
+    question_ask,
+    question_edit,
+    question_recount,
+    vote_cast,
+    vote_toggle,
+    vote_withdraw,
+)
 from .trash import item_restore, item_trash, trash_purge  # noqa: F401
 from .watches import watch_toggle  # noqa: F401

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from analytics.recording import record_activity
 from spaces import permissions
-from spaces.models import Comment, FileAsset, FileVersion, Item, ItemKind, Page
+from spaces.models import Answer, Comment, FileAsset, FileVersion, Item, ItemKind, Page
 from spaces.selectors_content import item_label
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ def _contents(item: Item) -> set[int]:
             page_ids.update(level)
             ids.update(item_id for _pk, item_id in children)
         ids.update(FileAsset.objects.filter(page_id__in=page_ids).values_list("item_id", flat=True))
+    if item.kind == ItemKind.QUESTION:
+        ids.update(Answer.objects.filter(question__item_id=item.pk).values_list("item_id", flat=True))
     ids.update(
         Comment.objects.filter(Q(target_id__in=ids) | Q(parent__item_id__in=ids)).values_list("item_id", flat=True)
     )
@@ -63,9 +65,21 @@ def _trashed_container(item: Item) -> Item | None:
         candidates = Item.objects.filter(page__files__item=item)
     elif item.kind == ItemKind.COMMENT:
         candidates = Item.objects.filter(Q(comments__item=item) | Q(comment__replies__item=item))
+    elif item.kind == ItemKind.ANSWER:
+        candidates = Item.objects.filter(question__answers__item=item)
     else:
         return None
     return candidates.filter(deleted_at__isnull=False).first()
+
+
+def _recount_question_of(item: Item) -> None:
+    """An answer going to (or back from) the trash changes its question's answer count."""
+    if item.kind == ItemKind.ANSWER:
+        from spaces.services.questions import question_recount
+
+        question_id = Answer.objects.filter(item_id=item.pk).values_list("question_id", flat=True).first()
+        if question_id is not None:
+            question_recount(question_id)
 
 
 @transaction.atomic
@@ -83,6 +97,7 @@ def item_trash(*, actor, item: Item) -> int:
         deleted_at=now, deleted_by=actor
     )
     item.deleted_at, item.deleted_by = now, actor
+    _recount_question_of(item)
     record_activity(
         actor=actor,
         kind="item_trash",
@@ -115,6 +130,7 @@ def item_restore(*, actor, item: Item) -> int:
     stamp = item.deleted_at
     count = Item.objects.filter(pk__in=_contents(item), deleted_at=stamp).update(deleted_at=None, deleted_by=None)
     item.deleted_at, item.deleted_by = None, None
+    _recount_question_of(item)
     record_activity(
         actor=actor,
         kind="item_restore",

@@ -44,6 +44,7 @@ from members.models import Expertise, OrganisationType
 from spaces import permissions as space_permissions
 from spaces import services as space_services
 from spaces.models import (
+    Answer,
     Comment,
     FileAsset,
     FileVersion,
@@ -51,12 +52,14 @@ from spaces.models import (
     JoinRequest,
     Page,
     PageTemplate,
+    Question,
     Space,
     SpaceBan,
     SpaceMembership,
     SpaceRole,
     SpaceUserObjectPermission,
     Visibility,
+    Vote,
     Watch,
 )
 
@@ -1586,6 +1589,117 @@ def _quiet(*logger_names: str):
             logger.setLevel(level)
 
 
+# --- Questions and answers (issue 4) ---------------------------------------------------------------------
+@dataclass
+class AnswerPlan:
+    author: str
+    body: str
+    voters: list[str] = field(default_factory=list)
+    comments: list[tuple[str, str]] = field(default_factory=list)  # (key, body)
+
+
+@dataclass
+class QuestionPlan:
+    community: str
+    space: str
+    title: str
+    author: str
+    body: str
+    tags: str = ""
+    voters: list[str] = field(default_factory=list)
+    answers: list[AnswerPlan] = field(default_factory=list)
+    accepted: int | None = None  # index in ``answers`` of the accepted one (accepted by the asker)
+
+
+QUESTIONS = [
+    QuestionPlan(
+        "data-integration",
+        "linkage-help-desk",
+        "How do we choose blocking variables for linking census and tax records?",
+        "duc",
+        "We link about 9 million census records to the tax register. Blocking on **postcode** misses "
+        "people who moved; blocking on *year of birth* gives blocks that are far too large.\n\n"
+        "What do other offices block on, and do you run several blocking passes?",
+        tags="blocking, census, tax",
+        voters=["agus", "aroha", "ramon"],
+        answers=[
+            AnswerPlan(
+                "agus",
+                "Run **several passes** and take the union of candidate pairs: (1) postcode + sex, "
+                "(2) year of birth + first letter of surname (phonetic code), (3) municipality of birth + "
+                "day of birth. Each pass catches what the others miss; measure pairs completeness on a "
+                "clerically reviewed sample.",
+                voters=["duc", "ramon", "priya"],
+                comments=[("duc", "Thanks: how big was your clerical sample?"), ("agus", "About 2,000 pairs.")],
+            ),
+            AnswerPlan(
+                "priya",
+                "We had good results with sorted-neighbourhood on a Soundex key instead of strict blocks; "
+                "window size 10 was enough for our 4 million records.",
+                voters=["duc"],
+            ),
+        ],
+        accepted=0,
+    ),
+    QuestionPlan(
+        "data-integration",
+        "linkage-help-desk",
+        "Where should the m- and u-probabilities come from when we have no training data?",
+        "aroha",
+        "We are starting probabilistic linkage (Fellegi-Sunter) without any clerically reviewed pairs. "
+        "Is the EM algorithm reliable enough, or should we review a sample first?",
+        tags="probabilistic linkage, fellegi-sunter",
+        voters=["priya"],
+        answers=[
+            AnswerPlan(
+                "ramon",
+                "EM works well when the matches are a reasonable share of the comparison space: block first. "
+                "Then review a few hundred pairs around the threshold to check the estimates.",
+                voters=["aroha"],
+            )
+        ],
+    ),
+    QuestionPlan(
+        "data-integration",
+        "linkage-help-desk",
+        "Is there an open-source tool for clerical review of uncertain pairs?",
+        "priya",
+        "Our reviewers use spreadsheets. Has anyone deployed a small web tool for clerical review?",
+        tags="clerical review, tools",
+    ),
+    QuestionPlan(
+        "census-innovation",
+        "good-practices",
+        "How did you evaluate coverage of a register-based census?",
+        "lan",
+        "We plan a combined census for 2030. How did offices measure **under- and over-coverage** of the "
+        "population register: post-enumeration survey, signs-of-life data, or both?",
+        tags="coverage, register-based",
+        voters=["losaline", "maria"],
+        answers=[
+            AnswerPlan(
+                "losaline",
+                "Both: signs-of-life (tax, health, education contacts in the last 12 months) removed "
+                "over-coverage, and a small PES measured the remaining under-coverage.",
+                voters=["lan", "baterdene"],
+                comments=[("lan", "Which sources counted as signs of life?")],
+            ),
+            AnswerPlan("baterdene", "We used a dual-system estimate with a 1% area sample.", voters=["lan"]),
+        ],
+        accepted=0,
+    ),
+    QuestionPlan(
+        "census-innovation",
+        "good-practices",
+        "Tablets or smartphones for census enumerators?",
+        "losaline",
+        "Any experience with enumerators' own smartphones versus office-issued tablets?",
+        tags="digital data collection",
+        voters=["lan"],
+    ),
+]
+
+
 COUNTED = {
     "users": get_user_model(),
     "communities": Community,
@@ -1605,6 +1719,9 @@ COUNTED = {
     "file versions": FileVersion,
     "comments": Comment,
     "watches": Watch,
+    "questions": Question,
+    "answers": Answer,
+    "votes": Vote,
     "activity events": ActivityEvent,
 }
 
@@ -1632,6 +1749,8 @@ class Seeder:
         _forget()  # roles are settled now: every check below sees them
         for content in CONTENT:
             self.seed_content(content)
+        for question_plan in QUESTIONS:
+            self.ensure_question(question_plan)
 
     # People
     def ensure_person(self, person: Person):
@@ -1882,6 +2001,38 @@ class Seeder:
             or JoinRequest.objects.filter(space=space, user=user).exists()
         )
 
+    # Questions and answers
+    def ensure_question(self, plan: QuestionPlan) -> None:
+        """Ask the question unless the space has it (by title); then its answers, votes, comments, acceptance."""
+        space = Space.objects.select_related("community").get(community__slug=plan.community, slug=plan.space)
+        question = Question.objects.filter(space=space, title=plan.title).select_related("item").first()
+        if question is None:
+            question = space_services.question_ask(
+                actor=self.people[plan.author], space=space, title=plan.title, body=plan.body, tags=plan.tags
+            )
+        self.ensure_votes(question.item, plan.voters)
+        answers = []
+        for answer_plan in plan.answers:
+            author = self.people[answer_plan.author]
+            answer = question.answers.filter(item__author=author).select_related("item").first()
+            if answer is None:
+                answer = space_services.answer_post(actor=author, question=question, body=answer_plan.body)
+            self.ensure_votes(answer.item, answer_plan.voters)
+            for key, body in answer_plan.comments:
+                if not Comment.objects.filter(target=answer.item, item__author=self.people[key], body=body).exists():
+                    space_services.comment_create(actor=self.people[key], target=answer.item, body=body)
+            answers.append(answer)
+        if plan.accepted is not None and question.accepted_answer_id is None:
+            question.refresh_from_db()
+            space_services.answer_accept(
+                actor=self.people[plan.author], question=question, answer=answers[plan.accepted]
+            )
+
+    def ensure_votes(self, item, voters: list[str]) -> None:
+        for key in voters:
+            if not Vote.objects.filter(user=self.people[key], item=item).exists():
+                space_services.vote_cast(actor=self.people[key], item=item)
+
     def ensure_member(self, space: Space, admin, user, role: int) -> None:
         """Join the way the space's visibility allows, then give the planned role (only when newly joined)."""
         if SpaceBan.objects.filter(space=space, user=user).exists():
@@ -1889,9 +2040,11 @@ class Seeder:
         if SpaceMembership.objects.filter(space=space, user=user).exists() or space.is_archived:
             return
         _forget(admin, user)
-        if space.visibility == Visibility.OPEN:
+        # Community moderators and admins already take part everywhere: they are added by invitation.
+        has_role = space_permissions.space_role(user, space) is not None
+        if space.visibility == Visibility.OPEN and not has_role:
             membership = space_services.space_join(actor=user, space=space)
-        elif space.visibility == Visibility.PRIVATE:
+        elif space.visibility == Visibility.PRIVATE and not has_role:
             request = space_services.join_request_create(
                 actor=user, space=space, message=f"I would like to join {space.name} on behalf of my office."
             )
@@ -1914,7 +2067,7 @@ class Seeder:
 class Command(BaseCommand):
     help = (
         "Build a realistic demo platform (people, communities, spaces, roles, pending items, pages, files, "
-        "comments). Idempotent."
+        "comments, questions and answers). Idempotent."
     )
 
     def handle(self, *args, **options) -> None:
