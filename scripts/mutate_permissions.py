@@ -91,15 +91,17 @@ MUTATIONS = [
     Mutation(
         "join-ignores-ban",
         SPACES,
-        "        and not is_banned(user, space)\n        and not is_space_member(user, space)",
-        "        and not is_space_member(user, space)",
-        "can_join_space: banned people cannot join (`not is_banned` dropped)",
+        "        and space.visibility == Visibility.OPEN\n        and not space.is_archived\n"
+        "        and not is_banned(user, space)\n",
+        "        and space.visibility == Visibility.OPEN\n        and not space.is_archived\n",
+        "can_join_space: banned people are not offered a join (`not is_banned` dropped)",
     ),
     Mutation(
         "request-ignores-ban",
         SPACES,
-        "        and not is_banned(user, space)\n        and space_role(user, space) is None",
-        "        and space_role(user, space) is None",
+        "        and space.visibility == Visibility.PRIVATE\n        and not space.is_archived\n"
+        "        and not is_banned(user, space)\n",
+        "        and space.visibility == Visibility.PRIVATE\n        and not space.is_archived\n",
         "can_request_to_join: banned people cannot ask to join (`not is_banned` dropped)",
     ),
     Mutation(
@@ -112,8 +114,7 @@ MUTATIONS = [
     Mutation(
         "is-banned-always-false",
         SPACES,
-        "    return user.is_authenticated and not user.is_staff"
-        " and space.pk in access_context(user).banned_spaces",
+        "    return user.is_authenticated and not user.is_staff and space.pk in access_context(user).banned_spaces",
         "    return False",
         "is_banned: a ban is remembered (always False)",
     ),
@@ -156,8 +157,8 @@ MUTATIONS = [
     Mutation(
         "community-moderator-as-editor",
         SPACES,
-        "{CommunityRole.MODERATOR: SpaceRole.MODERATOR,",
-        "{CommunityRole.MODERATOR: SpaceRole.EDITOR,",
+        "    CommunityRole.MODERATOR: SpaceRole.MODERATOR,",
+        "    CommunityRole.MODERATOR: SpaceRole.EDITOR,",
         "COMMUNITY_ROLE_IN_SPACES: community moderators are moderators in every space (mapped to EDITOR)",
     ),
     Mutation(
@@ -170,8 +171,7 @@ MUTATIONS = [
     Mutation(
         "manage-ignores-target-role",
         SPACES,
-        "return can_moderate_space(actor, space)"
-        " and (target_role is None or target_role <= SpaceRole.EDITOR)",
+        "return can_moderate_space(actor, space) and (target_role is None or target_role <= SpaceRole.EDITOR)",
         "return can_moderate_space(actor, space)",
         "can_manage_member: moderators manage members up to editor (target_role ignored)",
     ),
@@ -254,8 +254,7 @@ MUTATIONS = [
         SPACES,
         "        | _role_holder_q(user, SpaceRole.ADMIN, **refs)\n    )\n"
         "    return live & readable & not_hidden & unrestricted",
-        "        | _role_holder_q(user, SpaceRole.ADMIN, **refs)\n    )\n"
-        "    return live & not_hidden & unrestricted",
+        "        | _role_holder_q(user, SpaceRole.ADMIN, **refs)\n    )\n    return live & not_hidden & unrestricted",
         "visible_items_q: items only in spaces the user may read (readable dropped)",
     ),
     # --- Communities ----------------------------------------------------------------------------------------
@@ -285,8 +284,7 @@ MUTATIONS = [
         COMMUNITIES,
         "def can_create_space(user, community: Community) -> bool:\n"
         "    return can_administer_community(user, community)",
-        "def can_create_space(user, community: Community) -> bool:\n"
-        "    return can_moderate_community(user, community)",
+        "def can_create_space(user, community: Community) -> bool:\n    return can_moderate_community(user, community)",
         "can_create_space: community admins create spaces (moderators let in)",
     ),
 ]
@@ -304,9 +302,7 @@ def check_patterns(copy: Path, mutations: list[Mutation]) -> list[str]:
         text = (copy / m.path).read_text()
         count = text.count(m.old)
         if count != 1:
-            problems.append(
-                f"{m.name}: pattern found {count} times in {m.path} (must be exactly once):\n{m.old!r}"
-            )
+            problems.append(f"{m.name}: pattern found {count} times in {m.path} (must be exactly once):\n{m.old!r}")
     return problems
 
 
@@ -369,9 +365,7 @@ def markdown_table(rows: list[tuple[Mutation, str, float]], deselected: list[str
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="*", help="run only these mutations (by name)")
     parser.add_argument("--markdown", type=Path, help="also write the result table as Markdown to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary copy")
@@ -399,8 +393,7 @@ def main() -> int:
         problems = check_patterns(copy, mutations)
         if problems:
             print(
-                "MUTATION PATTERNS DO NOT MATCH - the rules were rewritten;"
-                " update scripts/mutate_permissions.py:",
+                "MUTATION PATTERNS DO NOT MATCH - the rules were rewritten; update scripts/mutate_permissions.py:",
                 file=sys.stderr,
             )
             for problem in problems:
