@@ -9,17 +9,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from communities import permissions, selectors, services
 from communities.forms import CommunityForm, CommunityRoleForm, OnboardingForm
 from communities.models import CommunityMembership
+from copapp.utils import add_service_errors as _form_errors
 from copapp.utils import safe_next
 
 User = get_user_model()
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def community_list(request):

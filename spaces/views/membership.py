@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from communities.permissions import can_create_space, get_community_for_user
 from communities.services import OnboardingRequired
+from copapp.utils import add_service_errors as _form_errors
 from spaces import forms, permissions, selectors, services
 from spaces.models import Invitation, InvitationStatus, JoinRequest, SpaceBan, SpaceMembership, SpaceRole
 
@@ -24,15 +25,6 @@ User = get_user_model()
 
 def _error_text(exc: ValidationError) -> str:
     return " ".join(str(m) for m in exc.messages)
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    """Put a service's ValidationError onto the form, field by field where it names a field."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def onboarding_redirects(view):
