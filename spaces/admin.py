@@ -10,16 +10,30 @@ from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdmin
 
 from spaces.models import (
+    Bookmark,
+    Event,
+    FeedToken,
     Invitation,
     Item,
     ItemGroupObjectPermission,
     ItemUserObjectPermission,
     JoinRequest,
+    Mention,
+    Milestone,
+    Paper,
+    Poll,
+    PollOption,
+    PollVote,
+    Post,
+    Reaction,
+    Registration,
+    RegistrationQuestion,
     Space,
     SpaceBan,
     SpaceGroupObjectPermission,
     SpaceMembership,
     SpaceUserObjectPermission,
+    WorkPlan,
 )
 
 
@@ -335,3 +349,139 @@ class VoteAdmin(admin.ModelAdmin):
     list_display = ["user", "item", "created_at"]
     list_select_related = ["user", "item"]
     raw_id_fields = ["user", "item"]
+
+
+# --- Events, posts, polls, work plan (issue 4) ---------------------------------------------------------------
+class RegistrationQuestionInline(admin.TabularInline):
+    model = RegistrationQuestion
+    extra = 0
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["title", "space", "starts_at", "timezone", "capacity", "going_count", "waitlist_count"]
+    list_select_related = ["space"]
+    list_filter = ["papers_open"]
+    search_fields = ["title", "description", "venue"]
+    raw_id_fields = ["item", "space", "last_edited_by"]
+    readonly_fields = ["description_html", "going_count", "maybe_count", "waitlist_count"]
+    inlines = [RegistrationQuestionInline]
+
+
+@admin.register(RegistrationQuestion)
+class RegistrationQuestionAdmin(admin.ModelAdmin):
+    list_display = ["label", "event", "kind", "required"]
+    list_select_related = ["event"]
+    search_fields = ["label"]
+    raw_id_fields = ["event"]
+
+
+@admin.register(Registration)
+class RegistrationAdmin(admin.ModelAdmin):
+    """Registrations change through the event page (capacity and waiting list are kept by its service)."""
+
+    list_display = ["user", "event", "status", "attended", "status_changed_at"]
+    list_select_related = ["user", "event"]
+    list_filter = ["status", "attended"]
+    search_fields = ["user__email", "event__title"]
+    raw_id_fields = ["event", "user", "attendance_marked_by"]
+    readonly_fields = ["status", "status_changed_at"]
+
+
+@admin.register(Paper)
+class PaperAdmin(admin.ModelAdmin):
+    list_display = ["title", "event", "author", "status", "submitted_at"]
+    list_select_related = ["event", "author"]
+    list_filter = ["status"]
+    search_fields = ["title", "abstract"]
+    raw_id_fields = ["event", "author", "decided_by"]
+    readonly_fields = ["abstract_html", "file_name", "file_size", "file_content_type"]
+
+
+@admin.register(FeedToken)
+class FeedTokenAdmin(admin.ModelAdmin):
+    list_display = ["user", "space", "created_at", "last_used_at"]
+    list_select_related = ["user", "space"]
+    search_fields = ["user__email"]
+    raw_id_fields = ["user", "space"]
+    readonly_fields = ["token"]
+
+
+@admin.register(Post)
+class PostAdmin(admin.ModelAdmin):
+    list_display = ["pk", "space", "is_pinned", "is_announcement", "published_at", "created_at"]
+    list_select_related = ["space"]
+    list_filter = ["is_pinned", "is_announcement"]
+    search_fields = ["body"]
+    raw_id_fields = ["item", "space"]
+    readonly_fields = ["body_html"]
+
+
+@admin.register(Reaction)
+class ReactionAdmin(admin.ModelAdmin):
+    list_display = ["user", "item", "created_at"]
+    list_select_related = ["user", "item"]
+    raw_id_fields = ["user", "item"]
+
+
+@admin.register(Bookmark)
+class BookmarkAdmin(admin.ModelAdmin):
+    list_display = ["user", "item", "created_at"]
+    list_select_related = ["user", "item"]
+    raw_id_fields = ["user", "item"]
+
+
+@admin.register(Mention)
+class MentionAdmin(admin.ModelAdmin):
+    list_display = ["user", "item", "created_at"]
+    list_select_related = ["user", "item"]
+    raw_id_fields = ["user", "item"]
+
+
+class PollOptionInline(admin.TabularInline):
+    model = PollOption
+    extra = 0
+    readonly_fields = ["vote_count"]
+
+
+@admin.register(Poll)
+class PollAdmin(admin.ModelAdmin):
+    list_display = ["question", "space", "multiple", "closes_at", "voter_count"]
+    list_select_related = ["space"]
+    search_fields = ["question"]
+    raw_id_fields = ["item", "space"]
+    readonly_fields = ["description_html", "voter_count"]
+    inlines = [PollOptionInline]
+
+
+@admin.register(PollOption)
+class PollOptionAdmin(admin.ModelAdmin):
+    list_display = ["label", "poll", "vote_count"]
+    list_select_related = ["poll"]
+    search_fields = ["label"]
+    raw_id_fields = ["poll"]
+
+
+@admin.register(PollVote)
+class PollVoteAdmin(admin.ModelAdmin):
+    list_display = ["user", "option", "poll", "created_at"]
+    list_select_related = ["user", "option", "poll"]
+    raw_id_fields = ["user", "option", "poll"]
+
+
+@admin.register(WorkPlan)
+class WorkPlanAdmin(admin.ModelAdmin):
+    list_display = ["product", "space", "due_date", "updated_at"]
+    list_select_related = ["space"]
+    search_fields = ["product"]
+    raw_id_fields = ["space", "updated_by"]
+
+
+@admin.register(Milestone)
+class MilestoneAdmin(admin.ModelAdmin):
+    list_display = ["title", "space", "due_date", "owner", "status"]
+    list_select_related = ["space", "owner"]
+    list_filter = ["status"]
+    search_fields = ["title"]
+    raw_id_fields = ["space", "owner"]
+    filter_horizontal = ["linked_items"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
+from django.utils import timezone
 
 from communities.models import CommunityMembership, CommunityRole
 from copapp import rolecache
@@ -252,7 +253,9 @@ def visible_items_q(user) -> Q:
     """
     own = _item_own_q(user)
     own_items = Item.objects.filter(own).values("pk")
-    file_context = ~Q(kind="file") | Q(file__page__isnull=True) | Q(file__page__item__in=own_items)
+    file_context = ~Q(kind="file") | (Q(file__page__isnull=True) | Q(file__page__item__in=own_items)) & (
+        Q(file__event__isnull=True) | Q(file__event__item__in=own_items)
+    )
     answer_context = answer_context_q(own_items)
     targets = Item.objects.filter(own).filter(file_context).filter(answer_context).values("pk")
     comment_context = ~Q(kind="comment") | (
@@ -264,19 +267,23 @@ def visible_items_q(user) -> Q:
 def _item_own_q(user) -> Q:
     """An item's own rules. Restricted items: named people, the author, space and community admins.
 
-    Items in the trash are never "visible": the trash has its own list, for space admins.
+    Items in the trash are never "visible": the trash has its own list, for space admins. A scheduled item
+    (``publish_at`` in the future; for everything else it is the creation time) is seen by its author and the
+    space's moderators until its time comes.
     """
     live = Q(deleted_at__isnull=True)
     if _everything(user):
         return live
     readable = Q(space__visibility=Visibility.OPEN)
-    not_hidden = Q(moderation_state="visible")
+    not_hidden = Q(moderation_state="visible", publish_at__lte=timezone.now())
     unrestricted = Q(is_restricted=False)
     if not user.is_authenticated:
         return live & readable & not_hidden & unrestricted
     refs = {"space_ref": "space_id", "community_ref": "space__community_id"}
     readable |= _role_holder_q(user, SpaceRole.VIEWER, **refs)
-    not_hidden |= Q(author=user) | _role_holder_q(user, SpaceRole.MODERATOR, **refs)
+    # hidden and scheduled items share one exception (author and moderators), written once to keep the SQL
+    # shallow: SQLite's parser has a fixed nesting depth and the comment-context rule nests this three times.
+    shown = not_hidden | Q(author=user) | _role_holder_q(user, SpaceRole.MODERATOR, **refs)
     unrestricted |= (
         Q(author=user)
         | Q(
@@ -288,7 +295,7 @@ def _item_own_q(user) -> Q:
         )
         | _role_holder_q(user, SpaceRole.ADMIN, **refs)
     )
-    return live & readable & not_hidden & unrestricted
+    return live & readable & shown & unrestricted
 
 
 # --- Fetch helpers: 404 when the user may not see it at all, 403 when they may see it but not act ----------------
@@ -334,9 +341,13 @@ def can_see_item(user, item: Item) -> bool:
     if not _can_see_item_itself(user, item):
         return False
     if item.kind == "file":
-        page_id = FileAsset.objects.filter(item_id=item.pk).values_list("page__item_id", flat=True).first()
-        if page_id is not None and not _can_see_item_itself(user, Item.objects.select_related("space").get(pk=page_id)):
-            return False
+        for context_id in (
+            FileAsset.objects.filter(item_id=item.pk).values_list("page__item_id", "event__item_id").first() or ()
+        ):
+            if context_id is not None and not _can_see_item_itself(
+                user, Item.objects.select_related("space").get(pk=context_id)
+            ):
+                return False
     if item.kind == "answer":
         question_item = Item.objects.select_related("space").filter(question__answers__item_id=item.pk).first()
         if question_item is not None and not _can_see_item_itself(user, question_item):
@@ -361,6 +372,8 @@ def _can_see_item_itself(user, item: Item) -> bool:
         return False
     is_author = user.is_authenticated and item.author_id == user.pk
     if item.moderation_state != "visible" and not (is_author or can_moderate_space(user, space)):
+        return False
+    if is_scheduled(item) and not (is_author or can_moderate_space(user, space)):
         return False
     if item.is_restricted and not (
         is_author or can_administer_space(user, space) or _named_on_item(user, item, "view_restricted_item")
@@ -440,8 +453,7 @@ def get_visible_item(user, item_id: int, kind: str | None = None) -> Item:
 # === Comments, watches and trash (issue 3) ==================================================================
 # A comment is seen only where the item it is on is seen too: a comment on a restricted or hidden page must
 # not leak the page's existence (its title, its author) through the comment's own registry row, which has no
-# restriction of its own. ``visible_items_q`` does not know about targets, so every comment surface adds
-# ``comment_context_visible_q``; folding it into ``visible_items_q`` would make search and streams inherit it.
+# restriction of its own. ``visible_items_q`` carries that context rule, so every surface inherits it.
 def can_see_in_context(user, item: Item) -> bool:
     """``can_see_item``, and for a file attached to a page, that page too (what may be commented on)."""
     if not can_see_item(user, item):
@@ -454,19 +466,11 @@ def can_comment_on(user, item: Item) -> bool:
 
 
 def can_see_comment(user, comment) -> bool:
-    """The one-comment form of ``comment_context_visible_q``: comment, target and parent are all visible."""
+    """The one-comment form of the comment context rule in ``visible_items_q``: comment, target and parent are
+    all visible."""
     if not can_see_item(user, comment.item) or not can_see_in_context(user, comment.target):
         return False
     return comment.parent_id is None or can_see_item(user, comment.parent.item)
-
-
-def comment_context_visible_q(user) -> Q:
-    """On ``Item``: anything but comments, and comments whose target (and parent) the user may see."""
-    visible = Item.objects.filter(visible_items_q(user))
-    targets = visible.filter(file_context_visible_q(user))
-    return ~Q(kind="comment") | (
-        Q(comment__target__in=targets) & (Q(comment__parent__isnull=True) | Q(comment__parent__item__in=visible))
-    )
 
 
 def can_edit_comment(user, comment) -> bool:
@@ -493,27 +497,23 @@ def can_watch_space(user, space: Space) -> bool:
 
 
 # --- Files -------------------------------------------------------------------------------------------------
-# A file is seen by whoever sees its item; an attachment also needs its page to be visible, so a restricted or
-# trashed page takes its files with it.
+# A file is seen by whoever sees its item; an attachment also needs its page (or event) to be visible, so a
+# restricted, hidden or trashed page takes its files with it.
 def visible_files_q(user) -> Q:
-    """``FileAsset`` rows the user may see: the ``visible_items_q`` rule on the file and on its page."""
+    """``FileAsset`` rows the user may see: the ``visible_items_q`` rule on the file and on its page or event."""
     visible = Item.objects.filter(visible_items_q(user)).values("pk")
-    return Q(item__in=visible) & (Q(page__isnull=True) | Q(page__item__in=visible))
-
-
-def file_context_visible_q(user) -> Q:
-    """On ``Item``: anything that is not a file, and files not attached to a page the user may not see.
-
-    The file's own registry row carries no restriction of its page, so Item-based surfaces (stream, search)
-    add this, as they add ``comment_context_visible_q``.
-    """
-    visible = Item.objects.filter(visible_items_q(user)).values("pk")
-    return ~Q(kind="file") | Q(file__page__isnull=True) | Q(file__page__item__in=visible)
+    return (
+        Q(item__in=visible)
+        & (Q(page__isnull=True) | Q(page__item__in=visible))
+        & (Q(event__isnull=True) | Q(event__item__in=visible))
+    )
 
 
 def can_see_file(user, asset) -> bool:
     """The one-object form of ``visible_files_q``."""
     if not can_see_item(user, asset.item):
+        return False
+    if asset.event_id is not None and not can_see_item(user, asset.event.item):
         return False
     return asset.page_id is None or can_see_item(user, asset.page.item)
 
@@ -611,3 +611,175 @@ def can_edit_answer(user, answer) -> bool:
 def can_accept_answer(user, question) -> bool:
     """Accept (or change, or withdraw) the accepted answer: the asker or a moderator of the space."""
     return _own_or_moderated(user, question.item)
+
+
+def is_scheduled(item: Item) -> bool:
+    """Still waiting for its publication time (a scheduled post)."""
+    return item.publish_at > timezone.now()
+
+
+def _takes_part(user, space: Space) -> bool:
+    """Light participation that is not writing content (register, like, vote in a poll): any role, viewers
+    included, in a space that is not archived. Most members only read; these are their first steps."""
+    return not space.is_archived and has_space_role(user, space, SpaceRole.VIEWER)
+
+
+# --- Events, registrations and papers (issue 4, items 2-4) -----------------------------------------------------
+# An event's organisers are its creator (while they may contribute) and the space's moderators and admins.
+# Registering is open to everyone holding a role in the space (viewers too). The online meeting link is shown
+# only to people registered as going or maybe, and to organisers. Papers are reviewed by moderators and admins.
+def visible_events_q(user) -> Q:
+    """On ``Event``: events whose registry item the user may see."""
+    return Q(item__in=Item.objects.filter(visible_items_q(user)).values("pk"))
+
+
+def can_create_event(user, space: Space) -> bool:
+    return can_contribute(user, space)
+
+
+def can_organise_event(user, event) -> bool:
+    """Edit, set registration questions, download registrants, mark attendance, attach agenda files."""
+    return _own_or_moderated(user, event.item)
+
+
+def can_register(user, event) -> bool:
+    return user.is_authenticated and _takes_part(user, event.space) and _can_see_item_itself(user, event.item)
+
+
+REGISTERED_STATUSES = ("going", "maybe")
+
+
+def can_see_meeting_link(user, event, registration=None) -> bool:
+    """``registration``: the user's own registration for the event, if the caller has it already."""
+    if not user.is_authenticated or not _can_see_item_itself(user, event.item):
+        return False
+    if can_organise_event(user, event):
+        return True
+    if registration is None:
+        return event.registrations.filter(user=user, status__in=REGISTERED_STATUSES).exists()
+    return registration.user_id == user.pk and registration.status in REGISTERED_STATUSES
+
+
+def can_submit_paper(user, event, registration=None) -> bool:
+    """Registered participants (going or maybe) submit papers; the deadline is checked by the service."""
+    if not can_register(user, event):
+        return False
+    if registration is None:
+        return event.registrations.filter(user=user, status__in=REGISTERED_STATUSES).exists()
+    return registration.user_id == user.pk and registration.status in REGISTERED_STATUSES
+
+
+def can_review_papers(user, event) -> bool:
+    return (
+        not event.space.is_archived and can_moderate_space(user, event.space) and _can_see_item_itself(user, event.item)
+    )
+
+
+def visible_papers_q(user, event) -> Q:
+    """On ``Paper`` of one event the user can see: accepted papers, their own, and all of them for reviewers."""
+    if can_moderate_space(user, event.space):
+        return Q(event=event)
+    own = Q(author=user) if user.is_authenticated else Q(pk__in=[])
+    return Q(event=event) & (Q(status="accepted") | own)
+
+
+def can_see_paper(user, paper) -> bool:
+    if not can_see_item(user, paper.event.item):
+        return False
+    if can_moderate_space(user, paper.event.space):
+        return True
+    return paper.status == "accepted" or (user.is_authenticated and paper.author_id == user.pk)
+
+
+def can_edit_paper(user, paper) -> bool:
+    """The author may edit or withdraw a paper while it awaits review."""
+    return (
+        user.is_authenticated
+        and paper.author_id == user.pk
+        and paper.status == "submitted"
+        and can_register(user, paper.event)
+    )
+
+
+# --- Posts, likes and bookmarks (issue 4, item 5) ----------------------------------------------------------
+def can_post(user, space: Space) -> bool:
+    """Write a post: editors and above. Viewers read, like and vote, but do not post."""
+    return can_contribute(user, space)
+
+
+def can_edit_post(user, post) -> bool:
+    return _own_or_moderated(user, post.item)
+
+
+def can_pin_post(user, post) -> bool:
+    """Pinning and announcements are for the space's moderators."""
+    return not post.space.is_archived and can_moderate_space(user, post.space)
+
+
+def can_announce(user, space: Space) -> bool:
+    return not space.is_archived and can_moderate_space(user, space)
+
+
+def can_like(user, item: Item) -> bool:
+    """Like anything visible, except your own content; viewers may like."""
+    if not user.is_authenticated or item.author_id == user.pk:
+        return False
+    return _takes_part(user, item.space) and _can_see_item_itself(user, item)
+
+
+def can_bookmark(user, item: Item) -> bool:
+    """Save anything you can see; the saved list shows only what you can still see."""
+    return user.is_authenticated and can_see_item(user, item)
+
+
+# --- Polls (issue 4, item 7) -----------------------------------------------------------------------------------
+def can_create_poll(user, space: Space) -> bool:
+    return can_contribute(user, space)
+
+
+def can_edit_poll(user, poll) -> bool:
+    """Close early or delete: the poll's author or a moderator."""
+    return _own_or_moderated(user, poll.item)
+
+
+def poll_is_closed(poll) -> bool:
+    return poll.closes_at is not None and poll.closes_at <= timezone.now()
+
+
+def can_vote_in_poll(user, poll) -> bool:
+    """One vote per member, changeable until the poll closes; viewers may vote."""
+    return (
+        user.is_authenticated
+        and not poll_is_closed(poll)
+        and _takes_part(user, poll.space)
+        and _can_see_item_itself(user, poll.item)
+    )
+
+
+def can_see_poll_results(user, poll, has_voted: bool) -> bool:
+    """After closing: everyone who sees the poll. Before: the author and moderators; and, when the organiser
+    chose "after voting", each member once they have voted."""
+    if poll_is_closed(poll):
+        return True
+    if user.is_authenticated and (poll.item.author_id == user.pk or can_moderate_space(user, poll.space)):
+        return True
+    return poll.results_shown == "after_vote" and has_voted
+
+
+# --- Work plan (issue 4, item 6) -----------------------------------------------------------------------------
+def can_edit_work_plan(user, space: Space) -> bool:
+    """The product and milestones are set by the space's moderators and admins."""
+    return not space.is_archived and can_moderate_space(user, space)
+
+
+def can_update_milestone(user, milestone) -> bool:
+    """Change a milestone's status: moderators, and its owner while they may contribute."""
+    if can_edit_work_plan(user, milestone.space):
+        return True
+    return user.is_authenticated and milestone.owner_id == user.pk and can_contribute(user, milestone.space)
+
+
+# --- Calendar and feed tokens (issue 4, item 4) ----------------------------------------------------------------
+def can_use_space_feed(user, space: Space) -> bool:
+    """A secret-token feed of a space serves its owner only while they may still read the space."""
+    return user.is_active and can_read_space(user, space)

@@ -85,10 +85,11 @@ def comment_thread(target: Item, user) -> list[Comment]:
     """Top-level comments on ``target`` that the user may see, oldest first, each with ``.reply_list``.
 
     Two queries in all: the comments (with their items and authors) and their earlier versions. Replies whose
-    parent the user may not see are left out by the query itself (``comment_context_visible_q``). Each comment
-    carries ready booleans for the template: ``can_edit``, ``can_delete``, ``can_hide``, ``is_hidden``.
+    parent the user may not see are left out by the query itself (``visible_items_q`` carries the comment
+    context). Each comment carries ready booleans for the template: ``can_edit``, ``can_delete``, ``can_hide``,
+    ``is_hidden``.
     """
-    visible = Item.objects.visible_to(user).filter(permissions.comment_context_visible_q(user))
+    visible = Item.objects.visible_to(user)
     comments = list(
         Comment.objects.filter(target=target, item__in=visible)
         .select_related("item__author__profile", "item__space")
@@ -226,8 +227,6 @@ def recent_changes(space: Space, user) -> QuerySet[Item]:
     return (
         Item.objects.visible_to(user)
         .filter(space=space)
-        .filter(permissions.comment_context_visible_q(user))
-        .filter(permissions.file_context_visible_q(user))
         .select_related("author", "page__last_edited_by", *ITEM_LINK_RELATED)
         .order_by("-updated_at", "-pk")
     )

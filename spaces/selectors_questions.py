@@ -93,7 +93,7 @@ def get_answer_for_user(user, question: Question, answer_id: int, action: str = 
 
 def _comment_threads(targets: list[Item], user) -> dict[int, dict]:
     """Comment-thread contexts for many items in two queries (``comment_thread_context`` does one item)."""
-    visible = Item.objects.visible_to(user).filter(permissions.comment_context_visible_q(user))
+    visible = Item.objects.visible_to(user)
     comments = list(
         Comment.objects.filter(target__in=[t.pk for t in targets], item__in=visible)
         .select_related("item__author__profile", "item__space")

@@ -120,3 +120,8 @@ urlpatterns += [
     path(answer + "history/", views.questions.answer_history, name="answer-history"),
     path(answer + "diff/", views.questions.answer_diff, name="answer-diff"),
 ]
+
+# events, papers and calendars, posts, polls and the work plan (issue 4, items 2-7): one module each
+from spaces import urls_events, urls_papers, urls_polls, urls_posts  # noqa: E402
+
+urlpatterns += urls_events.urlpatterns + urls_papers.urlpatterns + urls_posts.urlpatterns + urls_polls.urlpatterns

@@ -1,4 +1,14 @@
 from .comments import Comment, Watch
+from .events import (
+    Event,
+    Paper,
+    PaperStatus,
+    Registration,
+    RegistrationQuestion,
+    RegistrationQuestionKind,
+    RegistrationStatus,
+)
+from .feeds import FeedToken
 from .files import FileAsset, FileVersion
 from .items import Item, ItemGroupObjectPermission, ItemKind, ItemUserObjectPermission, ModerationState
 from .membership import (
@@ -10,10 +20,32 @@ from .membership import (
     SpaceMembership,
 )
 from .pages import Page, PageDraft, PageEditPresence, PageTemplate
+from .polls import Poll, PollOption, PollVote, ResultsShown
+from .posts import Bookmark, Mention, Post, Reaction
 from .questions import Answer, Question, Tag, Vote
 from .space import Space, SpaceGroupObjectPermission, SpaceRole, SpaceUserObjectPermission, Visibility
+from .workplan import Milestone, MilestoneStatus, WorkPlan
 
 __all__ = [
+    "Bookmark",
+    "Event",
+    "FeedToken",
+    "Mention",
+    "Milestone",
+    "MilestoneStatus",
+    "Paper",
+    "PaperStatus",
+    "Poll",
+    "PollOption",
+    "PollVote",
+    "Post",
+    "Reaction",
+    "Registration",
+    "RegistrationQuestion",
+    "RegistrationQuestionKind",
+    "RegistrationStatus",
+    "ResultsShown",
+    "WorkPlan",
     "Answer",
     "Question",
     "Tag",

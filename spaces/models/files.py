@@ -22,6 +22,14 @@ class FileAsset(models.Model):
     item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="file")
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="files")
     page = models.ForeignKey("spaces.Page", null=True, blank=True, on_delete=models.SET_NULL, related_name="files")
+    event = models.ForeignKey(
+        "spaces.Event",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="files",
+        help_text="Attached to an event (agenda, presentations): seen only where the event is seen.",
+    )
     name = models.CharField(max_length=255)
     description = models.CharField(max_length=500, blank=True)
     current_version = models.ForeignKey(
@@ -31,6 +39,11 @@ class FileAsset(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(page__isnull=True) | models.Q(event__isnull=True), name="file_on_page_or_event"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

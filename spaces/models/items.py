@@ -6,6 +6,7 @@ at it one-to-one. Visibility is decided once, in ``Item.objects.visible_to(user)
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -54,6 +55,15 @@ class Item(models.Model):
     is_restricted = models.BooleanField(
         default=False, help_text=_("Only named people, the author and the space's admins may see it.")
     )
+    publish_at = models.DateTimeField(
+        default=timezone.now,
+        db_index=True,
+        help_text=_(
+            "When it appears; later than now for a scheduled post, which until then only its author and "
+            "the space's moderators see."
+        ),
+    )
+    like_count = models.PositiveIntegerField(default=0, editable=False)
 
     objects = ItemQuerySet.as_manager()
 

@@ -1,0 +1,5 @@
+"""URL patterns for posts (issue 4); included by spaces/urls.py."""
+
+SPACE = "c/<slug:community_slug>/s/<slug:space_slug>/"
+
+urlpatterns: list = []
