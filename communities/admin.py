@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from communities.models import Community, CommunityMembership, IntroAnswer, IntroQuestion, Onboarding
+from communities.models import Community, CommunityBan, CommunityMembership, IntroAnswer, IntroQuestion, Onboarding
 
 
 class IntroQuestionInline(admin.TabularInline):
@@ -104,3 +104,13 @@ class IntroAnswerAdmin(admin.ModelAdmin):
     @admin.display(description=_("answer"))
     def short_text(self, obj: IntroAnswer) -> str:
         return obj.text if len(obj.text) <= 80 else obj.text[:77] + "..."
+
+
+@admin.register(CommunityBan)
+class CommunityBanAdmin(admin.ModelAdmin):
+    """Bans are set from the review queue (which also bans from every space); here they are listed."""
+
+    list_display = ["user", "community", "banned_by", "created_at"]
+    list_select_related = ["user", "community", "banned_by"]
+    search_fields = ["user__email", "reason"]
+    raw_id_fields = ["user", "community", "banned_by"]

@@ -102,3 +102,25 @@ class IntroAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"Answer by {self.user_id} to {self.question_id}"
+
+
+class CommunityBan(models.Model):
+    """A ban from a whole community (by its moderators): no role in any of its spaces, present or future.
+
+    The ban service also writes a ``SpaceBan`` for every space of the community, so the space permission
+    queries need no extra rule; new spaces copy the community's bans when they are created.
+    """
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="bans")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="community_bans")
+    reason = models.TextField(blank=True)
+    banned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["community", "user"], name="one_ban_per_community")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} banned from {self.community_id}"

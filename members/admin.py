@@ -5,7 +5,17 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.utils.translation import gettext_lazy as _
 
-from members.models import Expertise, Profile, User, username_from_email
+from members.models import (
+    DigestRecord,
+    Expertise,
+    Notification,
+    NotificationPreferences,
+    Profile,
+    SpaceMute,
+    SpaceVisit,
+    User,
+    username_from_email,
+)
 
 
 class MemberCreationForm(AdminUserCreationForm):
@@ -131,3 +141,47 @@ class ExpertiseAdmin(admin.ModelAdmin):
     @admin.display(description=_("profiles"), ordering="profile_count")
     def profile_count(self, obj: Expertise) -> int:
         return obj.profile_count
+
+
+# --- Notifications and digests (issue 5) ---------------------------------------------------------------------
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["recipient", "kind", "created_at", "read_at", "email_state"]
+    list_select_related = ["recipient"]
+    list_filter = ["kind", "email_state"]
+    search_fields = ["recipient__email"]
+    raw_id_fields = ["recipient", "actor", "item", "space"]
+
+
+@admin.register(NotificationPreferences)
+class NotificationPreferencesAdmin(admin.ModelAdmin):
+    list_display = ["user", "digest_frequency", "digest_hour", "last_digest_at"]
+    list_select_related = ["user"]
+    list_filter = ["digest_frequency"]
+    search_fields = ["user__email"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(SpaceMute)
+class SpaceMuteAdmin(admin.ModelAdmin):
+    list_display = ["user", "space", "created_at"]
+    list_select_related = ["user", "space"]
+    raw_id_fields = ["user", "space"]
+
+
+@admin.register(SpaceVisit)
+class SpaceVisitAdmin(admin.ModelAdmin):
+    list_display = ["user", "space", "last_visit_at"]
+    list_select_related = ["user", "space"]
+    raw_id_fields = ["user", "space"]
+
+
+@admin.register(DigestRecord)
+class DigestRecordAdmin(admin.ModelAdmin):
+    """The digest outbox: read it to see who was sent what, skipped, or left uncertain."""
+
+    list_display = ["user", "frequency", "period_end", "status", "item_count", "sent_at"]
+    list_select_related = ["user"]
+    list_filter = ["status", "frequency"]
+    search_fields = ["user__email"]
+    raw_id_fields = ["user"]

@@ -113,3 +113,171 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"Profile of {self.user_id}"
+
+
+# --- Notifications, preferences and digests (issue 5) --------------------------------------------------------
+class NotificationKind(models.TextChoices):
+    REPLY = "reply", _("A reply or answer to my content")
+    ACCEPTED = "accepted", _("My answer was accepted")
+    MENTION = "mention", _("Someone mentioned me")
+    PAGE_CHANGED = "page_changed", _("A page I watch changed")
+    NEW_ITEM = "new_item", _("Something new in a space I watch")
+    JOIN_REQUEST = "join_request", _("A request to join a space I moderate")
+    REQUEST_DECIDED = "request_decided", _("My request to join was decided")
+    INVITATION = "invitation", _("An invitation to a space")
+    FLAG = "flag", _("A new flag in a space I moderate")
+    MODERATION = "moderation", _("A moderator acted on my content or warned me")
+    PAPER_DECIDED = "paper_decided", _("My paper was accepted or declined")
+    EVENT_REMINDER = "event_reminder", _("A reminder of an event I registered for")
+    ANNOUNCEMENT = "announcement", _("An announcement in my spaces")
+
+
+# Direct things may be e-mailed at once (within the hourly cap); everything else waits for the digest.
+IMMEDIATE_KINDS = frozenset(
+    {
+        NotificationKind.MENTION,
+        NotificationKind.REPLY,
+        NotificationKind.MODERATION,
+        NotificationKind.REQUEST_DECIDED,
+        NotificationKind.PAPER_DECIDED,
+        NotificationKind.EVENT_REMINDER,
+    }
+)
+
+
+class EmailState(models.TextChoices):
+    NONE = "none", _("In-app only")
+    PENDING = "pending", _("Waiting to be e-mailed")
+    SENT = "sent", _("E-mailed")
+    DIGEST = "digest", _("Left for the digest")
+
+
+class Notification(models.Model):
+    """One thing a member should know. Its item is shown only while the member may still see it: lists and
+    e-mails filter through ``Item.objects.visible_to`` at the moment they are read or sent."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    item = models.ForeignKey(
+        "spaces.Item", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    space = models.ForeignKey(
+        "spaces.Space", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    text = models.CharField(max_length=300, blank=True, help_text=_("For notifications without an item."))
+    url = models.CharField(max_length=500, blank=True)
+    dedupe_key = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    email_state = models.CharField(max_length=8, choices=EmailState.choices, default=EmailState.NONE)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"]),
+            models.Index(fields=["recipient", "-created_at"]),
+            models.Index(fields=["email_state", "recipient"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "dedupe_key"], condition=~models.Q(dedupe_key=""), name="one_notification_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.recipient_id}"
+
+
+class DigestFrequency(models.TextChoices):
+    OFF = "off", _("Never")
+    DAILY = "daily", _("Daily")
+    WEEKLY = "weekly", _("Weekly (Mondays)")
+
+
+class NotificationPreferences(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_prefs")
+    email_off = models.JSONField(
+        default=list, blank=True, help_text=_("Notification kinds the member does not want by e-mail.")
+    )
+    digest_frequency = models.CharField(
+        _("digest"), max_length=8, choices=DigestFrequency.choices, default=DigestFrequency.WEEKLY
+    )
+    digest_hour = models.PositiveSmallIntegerField(
+        _("digest hour"), default=8, help_text=_("Local hour (0-23) in your time zone.")
+    )
+    skip_digest_if_seen = models.BooleanField(
+        _("skip the digest when I have already seen everything in it"), default=True
+    )
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+    last_immediate_email_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Notification preferences of {self.user_id}"
+
+
+class SpaceMute(models.Model):
+    """No notifications and no digest entries from this space for this member."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="space_mutes")
+    space = models.ForeignKey("spaces.Space", on_delete=models.CASCADE, related_name="mutes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "space"], name="one_mute_per_space")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} mutes {self.space_id}"
+
+
+class SpaceVisit(models.Model):
+    """When the member last opened a space, so its stream can mark what is new since then."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="space_visits")
+    space = models.ForeignKey("spaces.Space", on_delete=models.CASCADE, related_name="visits")
+    last_visit_at = models.DateTimeField()
+    previous_visit_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "space"], name="one_visit_row_per_space")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} visited {self.space_id}"
+
+
+class DigestStatus(models.TextChoices):
+    PENDING = "pending", _("Recorded, not yet sent")
+    SENDING = "sending", _("Handed to the mail server")
+    SENT = "sent", _("Sent")
+    UNCERTAIN = "uncertain", _("Outcome unknown (the worker stopped while sending); not resent")
+    SKIPPED_EMPTY = "skipped_empty", _("Skipped: nothing new")
+    SKIPPED_SEEN = "skipped_seen", _("Skipped: everything already seen")
+    FAILED = "failed", _("Failed")
+
+
+class DigestRecord(models.Model):
+    """The transactional outbox of digests: one row per member and period, written before anything is sent."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests")
+    frequency = models.CharField(max_length=8, choices=DigestFrequency.choices)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    status = models.CharField(max_length=14, choices=DigestStatus.choices, default=DigestStatus.PENDING)
+    item_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sending_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-period_end"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "frequency", "period_end"], name="one_digest_per_member_period")
+        ]
+        indexes = [models.Index(fields=["status", "period_end"])]
+
+    def __str__(self) -> str:
+        return f"{self.frequency} digest of {self.user_id} to {self.period_end:%Y-%m-%d}"

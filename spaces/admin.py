@@ -13,6 +13,7 @@ from spaces.models import (
     Bookmark,
     Event,
     FeedToken,
+    Flag,
     Invitation,
     Item,
     ItemGroupObjectPermission,
@@ -20,6 +21,7 @@ from spaces.models import (
     JoinRequest,
     Mention,
     Milestone,
+    ModerationLogEntry,
     Paper,
     Poll,
     PollOption,
@@ -485,3 +487,32 @@ class MilestoneAdmin(admin.ModelAdmin):
     search_fields = ["title"]
     raw_id_fields = ["space", "owner"]
     filter_horizontal = ["linked_items"]
+
+
+# --- Flags and the moderation log (issue 5) ------------------------------------------------------------------
+@admin.register(Flag)
+class FlagAdmin(admin.ModelAdmin):
+    list_display = ["reason", "target_type", "target_id", "space", "flagger", "status", "weight", "created_at"]
+    list_select_related = ["space", "flagger", "target_type"]
+    list_filter = ["status", "reason"]
+    search_fields = ["note", "flagger__email"]
+    raw_id_fields = ["item", "space", "community", "flagger", "target_author", "resolved_by"]
+
+
+@admin.register(ModerationLogEntry)
+class ModerationLogEntryAdmin(admin.ModelAdmin):
+    """The audit log is never editable, not even here."""
+
+    list_display = ["created_at", "action", "actor", "target_label", "space", "community"]
+    list_select_related = ["actor", "space", "community"]
+    list_filter = ["action"]
+    search_fields = ["target_label", "reason"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -6,7 +6,6 @@ from spaces import permissions
 from spaces.models import (
     Invitation,
     InvitationStatus,
-    Item,
     JoinRequest,
     JoinRequestStatus,
     Space,
@@ -36,10 +35,6 @@ def space_members(space: Space) -> QuerySet[SpaceMembership]:
         .select_related("user__profile")
         .order_by("-role", "user__display_name", "user__username")
     )
-
-
-def space_recent_items(space: Space, user, limit: int = 10) -> QuerySet[Item]:
-    return Item.objects.visible_to(user).filter(space=space).select_related("author").order_by("-created_at")[:limit]
 
 
 def space_pending_requests(space: Space) -> QuerySet[JoinRequest]:

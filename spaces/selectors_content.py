@@ -34,6 +34,12 @@ ITEM_LINK_RELATED = (
     "answer__question__space__community",
     "comment__target__question__space__community",
     "comment__target__answer__question__space__community",
+    "event__space__community",
+    "post__space__community",
+    "poll__space__community",
+    "comment__target__event__space__community",
+    "comment__target__post__space__community",
+    "comment__target__poll__space__community",
 )
 
 
@@ -56,6 +62,9 @@ def item_url(item: Item) -> str:
             return question.get_absolute_url()
         if item.kind == ItemKind.ANSWER and (answer := _related(item, "answer")) is not None:
             return answer.get_absolute_url()
+        for kind in (ItemKind.EVENT, ItemKind.POST, ItemKind.POLL):
+            if item.kind == kind and (typed := _related(item, kind.value)) is not None:
+                return typed.get_absolute_url()
     except NoReverseMatch:
         # A kind whose views are not wired yet: the space is still a fine place to send people.
         pass

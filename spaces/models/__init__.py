@@ -19,6 +19,7 @@ from .membership import (
     SpaceBan,
     SpaceMembership,
 )
+from .moderation import Flag, FlagReason, FlagStatus, ModerationAction, ModerationLogEntry
 from .pages import Page, PageDraft, PageEditPresence, PageTemplate
 from .polls import Poll, PollOption, PollVote, ResultsShown
 from .posts import Bookmark, Mention, Post, Reaction
@@ -27,6 +28,11 @@ from .space import Space, SpaceGroupObjectPermission, SpaceRole, SpaceUserObject
 from .workplan import Milestone, MilestoneStatus, WorkPlan
 
 __all__ = [
+    "Flag",
+    "FlagReason",
+    "FlagStatus",
+    "ModerationAction",
+    "ModerationLogEntry",
     "Bookmark",
     "Event",
     "FeedToken",

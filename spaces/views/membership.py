@@ -8,17 +8,19 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from communities.permissions import can_create_space, get_community_for_user
 from communities.services import OnboardingRequired
 from copapp.utils import add_service_errors as _form_errors
-from spaces import forms, permissions, selectors, services
-from spaces.models import Invitation, InvitationStatus, JoinRequest, SpaceBan, SpaceMembership, SpaceRole
+from spaces import forms, permissions, selectors, selectors_stream, services
+from spaces.models import Invitation, InvitationStatus, ItemKind, JoinRequest, SpaceBan, SpaceMembership, SpaceRole
 
 User = get_user_model()
 
@@ -71,12 +73,26 @@ def _space_context(request, space) -> dict:
     }
 
 
+STREAM_PAGE_SIZE = 20
+
+
 # --- Space pages -------------------------------------------------------------------------------------------------
 def space_home(request, community_slug, space_slug):
     space = permissions.get_space_for_user(request.user, community_slug, space_slug)
     context = _space_context(request, space)
     if context["can_read"]:
-        context["recent_items"] = selectors.space_recent_items(space, request.user)
+        kind = request.GET.get("kind") if request.GET.get("kind") in selectors_stream.STREAM_KINDS else None
+        stream = Paginator(selectors_stream.space_stream(space, request.user, kind=kind), STREAM_PAGE_SIZE)
+        page = stream.get_page(request.GET.get("page"))
+        context.update(
+            stream_page=page,
+            stream_items=page.object_list,
+            stream_kind=kind,
+            stream_query=f"kind={kind}&" if kind else "",
+            stream_kinds=[(k, ItemKind(k).label) for k in selectors_stream.STREAM_KINDS],
+            pinned_items=selectors_stream.space_pinned_posts(space, request.user) if page.number == 1 else [],
+            now=timezone.now(),
+        )
         context["members"] = selectors.space_members(space)[:12]
     context["pending_request"] = selectors.member_pending_request(space, request.user)
     if context["can_moderate"]:
