@@ -12,7 +12,6 @@ from members.models import (
     NotificationPreferences,
     Profile,
     SpaceMute,
-    SpaceVisit,
     User,
     username_from_email,
 )
@@ -165,13 +164,6 @@ class NotificationPreferencesAdmin(admin.ModelAdmin):
 @admin.register(SpaceMute)
 class SpaceMuteAdmin(admin.ModelAdmin):
     list_display = ["user", "space", "created_at"]
-    list_select_related = ["user", "space"]
-    raw_id_fields = ["user", "space"]
-
-
-@admin.register(SpaceVisit)
-class SpaceVisitAdmin(admin.ModelAdmin):
-    list_display = ["user", "space", "last_visit_at"]
     list_select_related = ["user", "space"]
     raw_id_fields = ["user", "space"]
 

@@ -516,3 +516,13 @@ class ModerationLogEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+from spaces.models import SpaceVisit  # noqa: E402
+
+
+@admin.register(SpaceVisit)
+class SpaceVisitAdmin(admin.ModelAdmin):
+    list_display = ["user", "space", "last_visit_at"]
+    list_select_related = ["user", "space"]
+    raw_id_fields = ["user", "space"]

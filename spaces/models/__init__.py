@@ -18,6 +18,7 @@ from .membership import (
     JoinRequestStatus,
     SpaceBan,
     SpaceMembership,
+    SpaceVisit,
 )
 from .moderation import Flag, FlagReason, FlagStatus, ModerationAction, ModerationLogEntry
 from .pages import Page, PageDraft, PageEditPresence, PageTemplate
@@ -28,6 +29,7 @@ from .space import Space, SpaceGroupObjectPermission, SpaceRole, SpaceUserObject
 from .workplan import Milestone, MilestoneStatus, WorkPlan
 
 __all__ = [
+    "SpaceVisit",
     "Flag",
     "FlagReason",
     "FlagStatus",

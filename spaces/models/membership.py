@@ -110,3 +110,18 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation of {self.email} to {self.space_id}"
+
+
+class SpaceVisit(models.Model):
+    """When the member last opened a space, so its stream can mark what is new since then."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="space_visits")
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="visits")
+    last_visit_at = models.DateTimeField()
+    previous_visit_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "space"], name="one_visit_row_per_space")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} visited {self.space_id}"

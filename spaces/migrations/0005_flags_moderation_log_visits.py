@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('communities', '0003_moderation_notifications'),
+        ('communities', '0003_community_bans'),
         ('contenttypes', '0002_remove_content_type_name'),
         ('spaces', '0004_events_posts_polls_workplan'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
@@ -61,6 +61,19 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'moderation log entries',
                 'ordering': ['-created_at', '-pk'],
                 'indexes': [models.Index(fields=['space', '-created_at'], name='spaces_mode_space_i_f801d5_idx'), models.Index(fields=['community', '-created_at'], name='spaces_mode_communi_d5261b_idx')],
+            },
+        ),
+        migrations.CreateModel(
+            name='SpaceVisit',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('last_visit_at', models.DateTimeField()),
+                ('previous_visit_at', models.DateTimeField(blank=True, null=True)),
+                ('space', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='visits', to='spaces.space')),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='space_visits', to=settings.AUTH_USER_MODEL)),
+            ],
+            options={
+                'constraints': [models.UniqueConstraint(fields=('user', 'space'), name='one_visit_row_per_space')],
             },
         ),
     ]

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('members', '0001_initial'),
-        ('spaces', '0004_events_posts_polls_workplan'),
+        ('spaces', '0005_flags_moderation_log_visits'),
     ]
 
     operations = [
@@ -80,19 +80,6 @@ class Migration(migrations.Migration):
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('user', 'space'), name='one_mute_per_space')],
-            },
-        ),
-        migrations.CreateModel(
-            name='SpaceVisit',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('last_visit_at', models.DateTimeField()),
-                ('previous_visit_at', models.DateTimeField(blank=True, null=True)),
-                ('space', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='visits', to='spaces.space')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='space_visits', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'space'), name='one_visit_row_per_space')],
             },
         ),
     ]
