@@ -65,3 +65,26 @@ def get_community_for_user(user, community_slug: str, action: str = "view") -> C
     if action == "moderate" and not can_moderate_community(user, community):
         raise PermissionDenied
     return community
+
+
+# --- Community bans (issue 5) ----------------------------------------------------------------------------------
+_LOOK_UP = object()
+
+
+def can_ban_from_community(actor, community: Community, target, *, target_role=_LOOK_UP) -> bool:
+    """Community moderators and admins (and site staff) ban members from the whole community; never themselves,
+    site staff, or anyone holding the community's moderator or admin role.
+
+    ``target_role``: the target's community role (None for none), for lists that load many people's roles at once.
+    """
+    if not can_moderate_community(actor, community) or target.pk == actor.pk or target.is_staff:
+        return False
+    if target_role is _LOOK_UP:
+        target_role = (
+            CommunityMembership.objects.filter(community=community, user=target).values_list("role", flat=True).first()
+        )
+    return target_role not in (CommunityRole.MODERATOR, CommunityRole.ADMIN)
+
+
+def can_lift_community_ban(actor, community: Community) -> bool:
+    return can_moderate_community(actor, community)

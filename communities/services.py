@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from analytics.recording import record_activity
 from communities import permissions
 from communities.models import (
     Community,
+    CommunityBan,
     CommunityMembership,
     CommunityRole,
     IntroAnswer,
     IntroQuestion,
     Onboarding,
 )
+from copapp.signals import community_ban_lifting, community_ban_set
 
 # Addresses under /c/ that a community slug must not shadow.
 RESERVED_SLUGS = {"new"}
@@ -182,3 +184,34 @@ def _forget_all_roles(user) -> None:
     """Community roles reach into spaces, so both caches of the member's roles are dropped."""
     # Bumping the shared generation also invalidates the spaces app's copy of this member's roles.
     permissions.forget_community_roles(user)
+
+
+# --- Community bans (issue 5) ----------------------------------------------------------------------------------
+@transaction.atomic
+def community_ban(*, actor, community: Community, user, reason: str = "") -> CommunityBan:
+    """Ban ``user`` from the whole community: no role in any of its spaces, present or future.
+
+    The spaces app answers ``community_ban_set`` in this transaction: a ``SpaceBan`` in every space of the
+    community (new spaces copy the community's bans when they are created) and the moderation log entry.
+    """
+    if not permissions.can_ban_from_community(actor, community, user):
+        raise PermissionDenied(_("You cannot ban this person from the community."))
+    try:
+        with transaction.atomic():
+            ban = CommunityBan.objects.create(community=community, user=user, banned_by=actor, reason=reason.strip())
+    except IntegrityError as exc:
+        raise ValidationError(_("This person is already banned from the community.")) from exc
+    community_ban_set.send(sender=CommunityBan, ban=ban, actor=actor)
+    _forget_all_roles(user)
+    return ban
+
+
+@transaction.atomic
+def community_unban(*, actor, ban: CommunityBan, reason: str = "") -> None:
+    """Lift a community ban, and with it the space bans it wrote (bans set earlier in single spaces stay)."""
+    if not permissions.can_lift_community_ban(actor, ban.community):
+        raise PermissionDenied
+    community_ban_lifting.send(sender=CommunityBan, ban=ban, actor=actor, reason=reason.strip())
+    user = ban.user
+    ban.delete()
+    _forget_all_roles(user)

@@ -36,6 +36,7 @@ def community_detail(request, community_slug):
         "leaders": selectors.community_leaders(community),
         "can_create_space": permissions.can_create_space(request.user, community),
         "can_administer": permissions.can_administer_community(request.user, community),
+        "can_moderate": permissions.can_moderate_community(request.user, community),
         "is_member": permissions.community_role(request.user, community) is not None,
         "onboarded": services.onboarding_complete(user=request.user, community=community),
     }

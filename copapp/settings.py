@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -89,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "copapp.context_processors.site",
+                "members.context_processors.notifications",
             ],
         },
     },
@@ -139,6 +141,10 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "copapp")
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-invitations": {"task": "spaces.tasks.invitations_expire_task", "schedule": 3600.0},
     "purge-trash": {"task": "spaces.tasks.trash_purge_task", "schedule": 24 * 3600.0},
+    # On the hour, so each member's local digest hour comes round exactly once (members.services_digests).
+    "send-digests": {"task": "members.tasks.digests_send_due_task", "schedule": crontab(minute=0)},
+    "publish-scheduled-posts": {"task": "spaces.tasks.posts_publish_due_task", "schedule": 60.0},
+    "event-reminders": {"task": "members.tasks.event_reminders_task", "schedule": 15 * 60.0},
 }
 
 # --- Auth, accounts (django-allauth), object permissions (django-guardian) -----------------------------------
@@ -169,6 +175,8 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_ADAPTER = "members.adapters.AccountAdapter"
+# Brute-force protection (allauth): after 5 failed sign-ins for one address within 5 minutes, or 10 a minute from
+# one IP address, sign-in is refused with a message until the window has passed (even with the right password).
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",
@@ -227,6 +235,41 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 
 # --- Community rules ------------------------------------------------------------------------------------------
 INVITATION_VALID_DAYS = env_int("INVITATION_VALID_DAYS", 14)
 
+# --- Moderation (issue 5): flag weights, automatic hiding, limits for new accounts ------------------------------
+# Content is hidden pending review once its open flags weigh FLAG_AUTO_HIDE_WEIGHT and come from at least
+# FLAG_AUTO_HIDE_MIN_FLAGGERS people. A flag weighs FLAG_TRUSTED_WEIGHT when its author has FLAG_TRUSTED_MIN_FLAGS
+# or more earlier resolved flags of which at least FLAG_TRUSTED_RATIO were upheld, FLAG_DISTRUSTED_WEIGHT when
+# fewer than FLAG_DISTRUSTED_RATIO were, and 1 otherwise.
+FLAG_AUTO_HIDE_WEIGHT = 3
+FLAG_AUTO_HIDE_MIN_FLAGGERS = 2
+FLAG_TRUSTED_MIN_FLAGS = 3
+FLAG_TRUSTED_RATIO = 0.7
+FLAG_TRUSTED_WEIGHT = 1.5
+FLAG_DISTRUSTED_RATIO = 0.3
+FLAG_DISTRUSTED_WEIGHT = 0.5
+# During a member's first NEW_ACCOUNT_HOURS (0 switches the limits off): at most this many posts (items of any
+# kind) an hour, links per post and @mentions per post. Site staff are exempt.
+NEW_ACCOUNT_HOURS = 24
+NEW_ACCOUNT_MAX_POSTS_PER_HOUR = 5
+NEW_ACCOUNT_MAX_LINKS = 2
+NEW_ACCOUNT_MAX_MENTIONS = 3
+
+# --- Notifications (issue 5) ------------------------------------------------------------------------------------
+# At most this many immediate notification e-mails (mentions, replies, moderation, decisions, reminders) per
+# member in the window; the rest wait for the digest. Account, security and invitation e-mails are never capped.
+IMMEDIATE_EMAIL_CAP_PER_HOUR = 1
+IMMEDIATE_EMAIL_CAP_WINDOW_MINUTES = 60
+
+# --- Digests (issue 5, items 7-9) -------------------------------------------------------------------------------
+# Members per batch: composed in a fixed number of queries and sent over one mail connection. A worker killed
+# mid-batch leaves at most this many digests "uncertain" (never resent).
+DIGEST_BATCH_SIZE = env_int("DIGEST_BATCH_SIZE", 200)
+# A digest still "sending" after this long (its worker died during SMTP) is marked "uncertain" by the next run.
+# Keep it above the time one batch can take to send (DIGEST_BATCH_SIZE messages over one connection).
+DIGEST_SENDING_STALE_SECONDS = env_int("DIGEST_SENDING_STALE_SECONDS", 900)
+# Test-only: a pause before each digest e-mail, so a test can kill a worker in the middle of a batch.
+DIGEST_SEND_DELAY_MS = env_int("DIGEST_SEND_DELAY_MS", 0)
+
 # --- E-mail ---------------------------------------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")
 if EMAIL_HOST:
@@ -235,8 +278,12 @@ if EMAIL_HOST:
     EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
     EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+    # A mail server that stops answering must not hold a worker (and its digests in "sending") forever.
+    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 60)
 else:
     EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+    # For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend (one file per connection).
+    EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "sent-emails"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{SITE_NAME} <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -270,3 +317,5 @@ if TESTING:
     STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", False)
     ACCOUNT_EMAIL_VERIFICATION = "optional"
     ACCOUNT_RATE_LIMITS = False
+    # Every test member is minutes old: the new-account limits are switched on by the tests that check them.
+    NEW_ACCOUNT_HOURS = 0

@@ -1,8 +1,19 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    # Brute-force protection is allauth's "login_failed" rate limit (ACCOUNT_RATE_LIMITS); this is what a locked
+    # out member reads on the sign-in page.
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "too_many_login_attempts": _(
+            "Too many failed sign-in attempts. For your security, signing in to this account is paused for a few "
+            "minutes. Please try again later, or reset your password."
+        ),
+    }
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Render now (the context holds live objects), send from a Celery task after the transaction commits."""
         from members.tasks import send_account_email_task

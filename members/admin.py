@@ -172,8 +172,17 @@ class SpaceMuteAdmin(admin.ModelAdmin):
 class DigestRecordAdmin(admin.ModelAdmin):
     """The digest outbox: read it to see who was sent what, skipped, or left uncertain."""
 
-    list_display = ["user", "frequency", "period_end", "status", "item_count", "sent_at"]
+    list_display = ["user", "frequency", "period_end", "status", "item_count", "sending_at", "sent_at", "preview"]
     list_select_related = ["user"]
     list_filter = ["status", "frequency"]
     search_fields = ["user__email"]
     raw_id_fields = ["user"]
+    readonly_fields = ["created_at", "sending_at", "sent_at"]
+
+    @admin.display(description=_("next digest"))
+    def preview(self, obj: DigestRecord) -> str:
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        url = reverse("members:digest-preview")
+        return format_html('<a href="{}?member={}">{}</a>', url, obj.user_id, _("preview"))

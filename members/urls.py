@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members import views
+from members import views, views_digests, views_notifications
 
 app_name = "members"
 
@@ -9,4 +9,30 @@ urlpatterns = [
     path("members/<str:username>/", views.profile, name="profile"),
     path("profile/edit/", views.profile_edit, name="profile-edit"),
     path("profile/delete/", views.account_delete, name="account-delete"),
+    # notifications (issue 5)
+    path("me/notifications/", views_notifications.notification_list, name="notifications"),
+    path("me/notifications/read-all/", views_notifications.notifications_read_all, name="notifications-read-all"),
+    path(
+        "me/notifications/settings/",
+        views_notifications.notification_preferences,
+        name="notification-preferences",
+    ),
+    path(
+        "me/notifications/<int:notification_id>/",
+        views_notifications.notification_open,
+        name="notification-open",
+    ),
+    path(
+        "me/notifications/<int:notification_id>/read/",
+        views_notifications.notification_read,
+        name="notification-read",
+    ),
+    path(
+        "me/mute/c/<slug:community_slug>/s/<slug:space_slug>/",
+        views_notifications.space_mute_toggle,
+        name="space-mute",
+    ),
+    # Digests (issue 5): the preview (a member's own, or any member's for site staff) and one-click unsubscribe.
+    path("me/digest/preview/", views_digests.digest_preview, name="digest-preview"),
+    path("unsubscribe/<str:token>/", views_digests.digest_unsubscribe, name="digest-unsubscribe"),
 ]

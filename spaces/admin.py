@@ -397,7 +397,13 @@ class PaperAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["title", "abstract"]
     raw_id_fields = ["event", "author", "decided_by"]
-    readonly_fields = ["abstract_html", "file_name", "file_size", "file_content_type"]
+    # The file has no public URL (private storage): show where it is stored instead of a link.
+    exclude = ["file"]
+    readonly_fields = ["stored_as", "abstract_html", "file_name", "file_size", "file_content_type"]
+
+    @admin.display(description=_("stored as"))
+    def stored_as(self, obj: Paper) -> str:
+        return obj.file.name
 
 
 @admin.register(FeedToken)

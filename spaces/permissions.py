@@ -193,10 +193,8 @@ def can_ban(actor, space: Space, target) -> bool:
         .values_list("role", flat=True)
         .first()
     )
-    if community_role in COMMUNITY_ROLE_IN_SPACES:
-        return False
     target_role = SpaceMembership.objects.filter(space=space, user=target).values_list("role", flat=True).first()
-    return can_manage_member(actor, space, target_role)
+    return can_ban_with_roles(actor, space, target, space_role=target_role, community_role=community_role)
 
 
 # --- Query filters for many spaces and items --------------------------------------------------------------------
@@ -250,6 +248,8 @@ def visible_items_q(user) -> Q:
     A file attached to a page and a comment on anything are seen only where that page or target is seen
     too, so a restricted, hidden or trashed page takes its attachments and comments with it on every surface
     (lists, streams, search, feeds, digests) without each surface having to remember it.
+
+    ``visible_items_for`` (end of this module) is the set-based form for a batch of members: change both together.
     """
     own = _item_own_q(user)
     own_items = Item.objects.filter(own).values("pk")
@@ -526,8 +526,11 @@ def can_add_file(user, space: Space, page=None) -> bool:
 
 
 def can_add_file_version(user, asset) -> bool:
-    """A new version of a file: whoever may edit the file (and, for an attachment, its page)."""
+    """A new version of a file: whoever may edit the file (and, for an attachment, its page; for an event's
+    agenda or slides, only the event's organisers)."""
     if not can_see_file(user, asset) or not can_edit_item(user, asset.item):
+        return False
+    if asset.event_id is not None and not can_organise_event(user, asset.event):
         return False
     return asset.page_id is None or can_edit_item(user, asset.page.item)
 
@@ -783,3 +786,550 @@ def can_update_milestone(user, milestone) -> bool:
 def can_use_space_feed(user, space: Space) -> bool:
     """A secret-token feed of a space serves its owner only while they may still read the space."""
     return user.is_active and can_read_space(user, space)
+
+
+# --- Who may see one item: the set-based form for many members at once (issue 5, notifications) -------------
+# ``visible_items_q(user)`` answers "which items may this member see"; notification fan-out needs the other
+# direction, "which members may see this item", for hundreds of members in a bounded number of queries. The
+# rules are the same ones, read from the item's side, and a test checks that both forms agree.
+def item_viewers_q(item: Item) -> Q:
+    """On ``User``: the active members who may see ``item`` now (its own rules and the items it lives on)."""
+    q = Q(is_active=True)
+    for context in _item_with_context(item):
+        q &= _item_own_viewers_q(context)
+    return q
+
+
+def _item_with_context(item: Item) -> list[Item]:
+    """The item and the items it lives on, as ``visible_items_q`` chains them: a file's page or event, an
+    answer's question, a comment's target (with the target's own context) and parent comment."""
+    chain = [item]
+    if item.kind == "comment":
+        comment = Comment.objects.select_related("target__space", "parent__item__space").filter(item_id=item.pk).first()
+        if comment is not None:
+            chain += _item_with_context(comment.target)
+            if comment.parent_id is not None:
+                chain.append(comment.parent.item)
+    elif item.kind == "file":
+        ids = [
+            i
+            for i in FileAsset.objects.filter(item_id=item.pk).values_list("page__item_id", "event__item_id").first()
+            or ()
+            if i
+        ]
+        chain += list(Item.objects.select_related("space").filter(pk__in=ids))
+    elif item.kind == "answer":
+        question_item = Item.objects.select_related("space").filter(question__answers__item_id=item.pk).first()
+        if question_item is not None:
+            chain.append(question_item)
+    return chain
+
+
+def space_role_holders_q(space: Space, min_role: int) -> Q:
+    """On ``User``: people holding at least ``min_role`` in ``space`` (membership, community role or grant), not
+    banned from it; ``_role_holder_q`` read from the member's side. Site staff are not included: they act as
+    admins everywhere but are not told about every space (add ``Q(is_staff=True)`` where they should be)."""
+    community_roles = [c for c, r in COMMUNITY_ROLE_IN_SPACES.items() if r >= min_role]
+    codenames = [c for c, r in GRANT_CODENAMES.items() if r >= min_role]
+    held = (
+        Q(Exists(SpaceMembership.objects.filter(space_id=space.pk, user_id=OuterRef("pk"), role__gte=min_role)))
+        | Q(
+            Exists(
+                CommunityMembership.objects.filter(
+                    community_id=space.community_id, user_id=OuterRef("pk"), role__in=community_roles
+                )
+            )
+        )
+        | Q(
+            Exists(
+                SpaceUserObjectPermission.objects.filter(
+                    content_object_id=space.pk, user_id=OuterRef("pk"), permission__codename__in=codenames
+                )
+            )
+        )
+    )
+    return held & ~Q(Exists(SpaceBan.objects.filter(space_id=space.pk, user_id=OuterRef("pk"))))
+
+
+def _item_own_viewers_q(item: Item) -> Q:
+    """On ``User``: ``_item_own_q`` read from the item's side. Site staff see everything that is not trashed."""
+    if item.deleted_at is not None:
+        return Q(pk__in=[])
+    author = Q(pk=item.author_id) if item.author_id is not None else Q(pk__in=[])
+    parts = []
+    if item.space.visibility != Visibility.OPEN:
+        parts.append(space_role_holders_q(item.space, SpaceRole.VIEWER))
+    if item.moderation_state != "visible" or is_scheduled(item):
+        parts.append(author | space_role_holders_q(item.space, SpaceRole.MODERATOR))
+    if item.is_restricted:
+        named = Exists(
+            ItemUserObjectPermission.objects.filter(
+                content_object_id=item.pk, user_id=OuterRef("pk"), permission__codename="view_restricted_item"
+            )
+        )
+        parts.append(author | Q(named) | space_role_holders_q(item.space, SpaceRole.ADMIN))
+    if not parts:
+        return Q()  # everyone (an empty Q in an OR would narrow it to staff)
+    rules = parts[0]
+    for part in parts[1:]:
+        rules &= part
+    return Q(is_staff=True) | rules
+
+
+# === Moderation: flags, review queues and the audit log (issue 5, items 1-4) ===================================
+# Anyone signed in flags what they can see, never their own content or profile. Flags on content go to the
+# moderators of its space and to the community's moderators and admins; flags on restricted content reach only
+# those who may see it (its space's and community's admins, ARCHITECTURE.md). Flags on a profile go to site staff
+# and to the moderators of the communities the member belongs to. Hidden content (``moderation_state`` other
+# than "visible") is seen only by its author and the space's moderators: ``visible_items_q`` and
+# ``_can_see_item_itself`` already carry that rule, so hiding takes content off every surface at once.
+FLAG_TARGET_KINDS = ("item", "paper", "profile")
+
+
+def flag_target_kind(target) -> str:
+    """How a flag target is named in addresses: "item", "paper" or "profile"."""
+    from spaces.models import Paper
+
+    if isinstance(target, Item):
+        return "item"
+    if isinstance(target, Paper):
+        return "paper"
+    return "profile"
+
+
+def flag_target_author(target):
+    """The member a flag is about: the content's or paper's author, or the member whose profile it is."""
+    kind = flag_target_kind(target)
+    if kind == "item" or kind == "paper":
+        return target.author
+    return target
+
+
+def _flag_target_space(target) -> Space | None:
+    kind = flag_target_kind(target)
+    if kind == "item":
+        return target.space
+    if kind == "paper":
+        return target.event.space
+    return None
+
+
+def can_flag_item(user, item: Item) -> bool:
+    """Signed in, not the author, not banned from the space, and able to see the item itself.
+
+    Where the item lives (the page a comment is on) is settled when it is fetched, as for ``can_edit_comment``;
+    so the flag button on every comment of a thread costs no query.
+    """
+    return (
+        user.is_authenticated
+        and user.is_active
+        and item.author_id != user.pk
+        and not is_banned(user, item.space)
+        and _can_see_item_itself(user, item)
+    )
+
+
+def can_flag_paper(user, paper) -> bool:
+    return user.is_authenticated and user.is_active and paper.author_id != user.pk and can_see_paper(user, paper)
+
+
+def can_flag_profile(user, member) -> bool:
+    return (
+        user.is_authenticated
+        and user.is_active
+        and member.pk != user.pk
+        and member.is_active
+        and member.deleted_at is None
+    )
+
+
+def can_flag(user, target) -> bool:
+    """Flag an item, a paper or a member's profile (one open flag per person and target: the service checks)."""
+    kind = flag_target_kind(target)
+    if kind == "item":
+        return can_flag_item(user, target)
+    if kind == "paper":
+        return can_flag_paper(user, target)
+    return can_flag_profile(user, target)
+
+
+def can_review_space_flags(user, space: Space) -> bool:
+    """The space's review queue: its moderators and admins (and community moderators and admins, site staff)."""
+    return can_moderate_space(user, space)
+
+
+def _moderated_communities(user) -> set[int]:
+    roles = access_context(user).community_roles
+    return {community_id for community_id, role in roles.items() if role in COMMUNITY_ROLE_IN_SPACES}
+
+
+def can_review_community_flags(user, community) -> bool:
+    """The community's review queue (every space of it, and its members' profiles): its moderators and admins."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_staff or community.pk in _moderated_communities(user)
+
+
+def can_review_site_flags(user) -> bool:
+    """Every flag of the site, profiles of members outside any community included: site staff."""
+    return _everything(user)
+
+
+def can_review_profile_flags(user, member, community=None) -> bool:
+    """Site staff; or a moderator or admin of ``community`` (of any community, when None) the member belongs to."""
+    if _everything(user):
+        return True
+    if not user.is_authenticated or not user.is_active:
+        return False
+    moderated = _moderated_communities(user)
+    if community is not None:
+        moderated &= {community.pk}
+    return bool(moderated) and CommunityMembership.objects.filter(user=member, community_id__in=moderated).exists()
+
+
+def can_act_on_flagged(user, target, community=None) -> bool:
+    """Dismiss flags, hide, show, warn, remove, ban: whoever reviews the target's flags and can see the target.
+
+    ``community`` narrows a profile to the community queue the reviewer is acting from.
+    """
+    kind = flag_target_kind(target)
+    if kind == "item":
+        return can_review_space_flags(user, target.space) and _can_see_item_itself(user, target)
+    if kind == "paper":
+        return can_review_space_flags(user, target.event.space) and can_see_item(user, target.event.item)
+    return can_review_profile_flags(user, target, community)
+
+
+def can_hide_flagged(user, item: Item) -> bool:
+    """Hide an item or show it again (reversible): the space's moderators, for content they can see."""
+    return can_hide_item(user, item) and can_act_on_flagged(user, item)
+
+
+def can_warn(user, target, community=None) -> bool:
+    """Warn the author of flagged content (or a flagged member) with a message; never yourself."""
+    author = flag_target_author(target)
+    return author is not None and author.pk != user.pk and can_act_on_flagged(user, target, community)
+
+
+def can_ban_with_roles(actor, space: Space, target, *, space_role: int | None, community_role: str | None) -> bool:
+    """``can_ban`` without its queries, for lists that load the roles of many people at once.
+
+    Never yourself, site staff, or a community moderator or admin; otherwise whoever may manage someone holding
+    ``space_role`` in the space (moderators: viewers and editors; admins: everyone).
+    """
+    if target.pk == actor.pk or target.is_staff or community_role in COMMUNITY_ROLE_IN_SPACES:
+        return False
+    return can_manage_member(actor, space, space_role)
+
+
+def can_see_space_moderation_log(user, space: Space) -> bool:
+    return can_moderate_space(user, space)
+
+
+def can_see_community_moderation_log(user, community) -> bool:
+    return can_review_community_flags(user, community)
+
+
+def review_flags_q(user, *, space: Space | None = None, community=None) -> Q:
+    """On ``Flag``: open flags in the review queue of ``space``, of ``community`` (its spaces, and its members'
+    profiles) or, for site staff with neither, of the whole site.
+
+    Flags on content appear only where the reviewer may see the content (hidden content is seen by moderators;
+    restricted content only by those it is open to). Callers check ``can_review_*`` first: this narrows, it
+    does not authorise.
+    """
+    from django.contrib.auth import get_user_model
+    from django.contrib.contenttypes.models import ContentType
+
+    content = Q(item__isnull=True) | Q(item__in=Item.objects.filter(visible_items_q(user)).values("pk"))
+    if space is not None:
+        return Q(status="open", space=space) & content
+    if community is None:
+        return Q(status="open") & content
+    profile_type = ContentType.objects.get_for_model(get_user_model())
+    member = CommunityMembership.objects.filter(community=community, user_id=OuterRef("target_id"))
+    profiles = Q(target_type=profile_type) & Q(Exists(member))
+    return Q(status="open") & ((Q(community=community) & content) | profiles)
+
+
+def visible_log_q(user, *, space: Space | None = None, community=None) -> Q:
+    """On ``ModerationLogEntry``: the log of ``space`` for its moderators, of ``community`` (its spaces, its bans,
+    its members' profiles) for the community's moderators, everything for site staff; nothing for others.
+
+    Entries about restricted content are left out for reviewers who are not admins there: the entry's label
+    would name content they may not see.
+    """
+    from django.contrib.contenttypes.models import ContentType
+
+    nothing = Q(pk__in=[])
+    if space is not None:
+        if not can_see_space_moderation_log(user, space):
+            return nothing
+        scope, sees_restricted = Q(space=space), can_administer_space(user, space)
+    elif community is not None:
+        if not can_see_community_moderation_log(user, community):
+            return nothing
+        role = access_context(user).community_roles.get(community.pk)
+        scope, sees_restricted = Q(community=community), user.is_staff or role == CommunityRole.ADMIN
+    else:
+        return Q() if _everything(user) else nothing
+    if sees_restricted:
+        return scope
+    restricted = Item.objects.filter(pk=OuterRef("target_id"), is_restricted=True)
+    return scope & ~(Q(target_type=ContentType.objects.get_for_model(Item)) & Q(Exists(restricted)))
+
+
+def get_flag_target_for_user(user, target_kind: str, target_id: int, action: str = "flag", community=None):
+    """The item, paper or member a flag is about. 404 when the user may not see it (exactly as if it did not
+    exist); 403 when they may see it but not flag it (``action="flag"``) or not act on its flags
+    (``action="moderate"``)."""
+    from django.contrib.auth import get_user_model
+
+    from spaces.models import Paper
+
+    target = None
+    if target_kind == "item":
+        target = get_visible_item(user, target_id)
+        if not can_see_in_context(user, target):
+            raise Http404
+    elif target_kind == "paper":
+        target = (
+            Paper.objects.select_related("event__item__space__community", "event__space__community", "author")
+            .filter(pk=target_id)
+            .first()
+        )
+        if target is None or not can_see_paper(user, target):
+            raise Http404
+    elif target_kind == "profile":
+        target = get_user_model().objects.filter(pk=target_id, is_active=True, deleted_at__isnull=True).first()
+    if target is None:
+        raise Http404
+    allowed = can_flag(user, target) if action == "flag" else can_act_on_flagged(user, target, community)
+    if not allowed:
+        raise PermissionDenied
+    return target
+
+
+# === Visibility for many members at once (issue 5: digests, notification fan-out, exports) ==================
+# ``visible_items_q`` answers for one person in SQL. Digests need the same answer for hundreds of members: a
+# query per member would not scale, so the batch's roles are loaded in a fixed number of queries and the very
+# same rules are evaluated in Python. ``tests/access/test_visible_items_for.py`` checks the two agree for every
+# persona; a rule changed in one must be changed in the other.
+@dataclass
+class _BatchRoles:
+    """Roles of a batch of members in a set of spaces, from five queries whatever the batch size."""
+
+    space_roles: dict[tuple[int, int], int] = field(default_factory=dict)  # (member, space) -> role
+    community_roles: dict[tuple[int, int], str] = field(default_factory=dict)  # (member, community) -> role
+    grant_roles: dict[tuple[int, int], int] = field(default_factory=dict)
+    banned: set[tuple[int, int]] = field(default_factory=set)
+    named: set[tuple[int, int]] = field(default_factory=set)  # (member, restricted item) named on it
+
+    def role(self, member_id: int, space_id: int, community_id: int) -> int:
+        """The effective role as ``_role_holder_q`` counts it: the best of the three sources, 0 when banned."""
+        if (member_id, space_id) in self.banned:
+            return 0
+        return max(
+            self.space_roles.get((member_id, space_id), 0),
+            self.grant_roles.get((member_id, space_id), 0),
+            COMMUNITY_ROLE_IN_SPACES.get(self.community_roles.get((member_id, community_id), ""), 0),
+        )
+
+
+def _load_batch_roles(member_ids: list[int], space_ids: set[int], community_ids: set[int], restricted: set[int]):
+    roles = _BatchRoles()
+    if not member_ids or not space_ids:
+        return roles
+    for user_id, space_id, role in SpaceMembership.objects.filter(
+        user_id__in=member_ids, space_id__in=space_ids
+    ).values_list("user_id", "space_id", "role"):
+        roles.space_roles[(user_id, space_id)] = role
+    for user_id, community_id, role in CommunityMembership.objects.filter(
+        user_id__in=member_ids, community_id__in=community_ids, role__in=list(COMMUNITY_ROLE_IN_SPACES)
+    ).values_list("user_id", "community_id", "role"):
+        roles.community_roles[(user_id, community_id)] = role
+    roles.banned = set(
+        SpaceBan.objects.filter(user_id__in=member_ids, space_id__in=space_ids).values_list("user_id", "space_id")
+    )
+    for user_id, space_id, codename in SpaceUserObjectPermission.objects.filter(
+        user_id__in=member_ids, content_object_id__in=space_ids, permission__codename__in=list(GRANT_CODENAMES)
+    ).values_list("user_id", "content_object_id", "permission__codename"):
+        key = (user_id, space_id)
+        roles.grant_roles[key] = max(roles.grant_roles.get(key, 0), GRANT_CODENAMES[codename])
+    if restricted:
+        roles.named = set(
+            ItemUserObjectPermission.objects.filter(
+                user_id__in=member_ids, content_object_id__in=restricted, permission__codename="view_restricted_item"
+            ).values_list("user_id", "content_object_id")
+        )
+    return roles
+
+
+_OWN_FIELDS = (
+    "pk",
+    "kind",
+    "space_id",
+    "space__visibility",
+    "space__community_id",
+    "author_id",
+    "moderation_state",
+    "publish_at",
+    "deleted_at",
+    "is_restricted",
+)
+# What an item's context rule reads (``visible_items_q``): a file's page or event, an answer's question, a
+# comment's target (with the target's own file and answer context) and the comment it replies to.
+_CONTEXT_FIELDS = (
+    "file__page__item_id",
+    "file__event__item_id",
+    "answer__question__item_id",
+    "comment__target_id",
+    "comment__parent__item_id",
+    "comment__target__kind",
+    "comment__target__file__page__item_id",
+    "comment__target__file__event__item_id",
+    "comment__target__answer__question__item_id",
+)
+
+
+def visible_items_for(members, items=None, *, only=None, now=None) -> dict[int, set[int]]:
+    """For each member of a batch, the ids of the items among ``items`` they may see: member id -> item ids.
+
+    The set-based form of ``visible_items_q`` (ARCHITECTURE.md, "Visibility for many members at once"): the
+    same rules, the item's own and its context (a file's page or event, an answer's question, a comment's
+    target and parent), answered for many members in a fixed number of queries (at most eight) whatever the
+    batch size. Both must change together; a test holds them to agreement for every persona.
+
+    ``members``: users (or their ids). ``items``: an ``Item`` queryset or ids (None: every item; give a
+    bounded set in production). ``only``: optionally, member id -> the item ids worth checking for that member
+    (saves Python work when members follow different spaces). ``now``: when a scheduled item counts as out.
+    """
+    members = list(members)
+    if members and not hasattr(members[0], "pk"):
+        members = list(_user_model().objects.filter(pk__in=members))
+    result: dict[int, set[int]] = {member.pk: set() for member in members}
+    if not members:
+        return result
+    now = now or timezone.now()
+    rows = Item.objects.all() if items is None else _as_item_queryset(items)
+    candidates = {row["pk"]: row for row in rows.values(*_OWN_FIELDS, *_CONTEXT_FIELDS)}
+    wanted = {key for row in candidates.values() for key in _context_ids(row)} - set(candidates)
+    context = {row["pk"]: row for row in Item.objects.filter(pk__in=wanted).values(*_OWN_FIELDS)} if wanted else {}
+    known = {**context, **candidates}
+    roles = _load_batch_roles(
+        [member.pk for member in members],
+        {row["space_id"] for row in known.values()},
+        {row["space__community_id"] for row in known.values()},
+        {pk for pk, row in known.items() if row["is_restricted"]},
+    )
+    for member in members:
+        check = _ItemRules(member, roles, known, now)
+        ids = candidates if only is None else [pk for pk in only.get(member.pk, ()) if pk in candidates]
+        result[member.pk] = {pk for pk in ids if check.visible(candidates[pk])}
+    return result
+
+
+def _user_model():
+    from django.contrib.auth import get_user_model
+
+    return get_user_model()
+
+
+def _as_item_queryset(items):
+    if hasattr(items, "model") and items.model is Item:
+        return items
+    return Item.objects.filter(pk__in=list(items))
+
+
+def _context_ids(row: dict) -> list[int]:
+    return [row[name] for name in _CONTEXT_FIELDS if name != "comment__target__kind" and row[name] is not None]
+
+
+class _ItemRules:
+    """``visible_items_q`` for one member, evaluated on rows loaded by ``visible_items_for``."""
+
+    def __init__(self, member, roles: _BatchRoles, known: dict[int, dict], now):
+        self.member_id = member.pk
+        self.everything = member.is_active and member.is_staff
+        self.roles = roles
+        self.known = known
+        self.now = now
+
+    def own(self, item_id: int | None) -> bool:
+        """``_item_own_q``: not trashed; readable space; shown (or author/moderator); unrestricted (or named,
+        author, admin)."""
+        row = self.known.get(item_id) if item_id is not None else None
+        if row is None or row["deleted_at"] is not None:
+            return False
+        if self.everything:
+            return True
+        role = self.roles.role(self.member_id, row["space_id"], row["space__community_id"])
+        is_author = row["author_id"] == self.member_id
+        if row["space__visibility"] != Visibility.OPEN and role < SpaceRole.VIEWER:
+            return False
+        if not (row["moderation_state"] == "visible" and row["publish_at"] <= self.now):
+            if not (is_author or role >= SpaceRole.MODERATOR):
+                return False
+        if row["is_restricted"]:
+            named = (self.member_id, row["pk"]) in self.roles.named
+            if not (is_author or named or role >= SpaceRole.ADMIN):
+                return False
+        return True
+
+    def _file_and_answer_ok(self, kind: str, page_item, event_item, question_item) -> bool:
+        if kind == "file" and not (
+            (page_item is None or self.own(page_item)) and (event_item is None or self.own(event_item))
+        ):
+            return False
+        return kind != "answer" or (question_item is not None and self.own(question_item))
+
+    def visible(self, row: dict) -> bool:
+        if not self.own(row["pk"]):
+            return False
+        if not self._file_and_answer_ok(
+            row["kind"], row["file__page__item_id"], row["file__event__item_id"], row["answer__question__item_id"]
+        ):
+            return False
+        if row["kind"] != "comment":
+            return True
+        target = row["comment__target_id"]
+        if target is None or not self.own(target):
+            return False
+        if not self._file_and_answer_ok(
+            row["comment__target__kind"],
+            row["comment__target__file__page__item_id"],
+            row["comment__target__file__event__item_id"],
+            row["comment__target__answer__question__item_id"],
+        ):
+            return False
+        parent = row["comment__parent__item_id"]
+        return parent is None or self.own(parent)
+
+
+def member_spaces_for(members) -> dict[int, set[int]]:
+    """The set-based form of ``member_spaces_q``: member id -> ids of the spaces where they hold a role (by
+    membership, community moderator/admin role or grant; never where banned). Five queries for any batch."""
+    member_ids = [getattr(member, "pk", member) for member in members]
+    result: dict[int, set[int]] = {member_id: set() for member_id in member_ids}
+    if not member_ids:
+        return result
+    for user_id, space_id in SpaceMembership.objects.filter(user_id__in=member_ids).values_list("user_id", "space_id"):
+        result[user_id].add(space_id)
+    for user_id, space_id in SpaceUserObjectPermission.objects.filter(
+        user_id__in=member_ids, permission__codename__in=list(GRANT_CODENAMES)
+    ).values_list("user_id", "content_object_id"):
+        result[user_id].add(space_id)
+    communities: dict[int, set[int]] = {}
+    for user_id, community_id in CommunityMembership.objects.filter(
+        user_id__in=member_ids, role__in=list(COMMUNITY_ROLE_IN_SPACES)
+    ).values_list("user_id", "community_id"):
+        communities.setdefault(community_id, set()).add(user_id)
+    if communities:
+        for space_id, community_id in Space.objects.filter(community_id__in=communities).values_list(
+            "pk", "community_id"
+        ):
+            for user_id in communities[community_id]:
+                result[user_id].add(space_id)
+    for user_id, space_id in SpaceBan.objects.filter(user_id__in=member_ids).values_list("user_id", "space_id"):
+        result[user_id].discard(space_id)
+    return result

@@ -12,13 +12,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Value
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from spaces import permissions
-from spaces.models import Comment, Item, ItemKind, ModerationState, Space, Watch
+from spaces.models import Bookmark, Comment, Item, ItemKind, ModerationState, Reaction, Space, Watch
 
 User = get_user_model()
 
@@ -84,6 +84,24 @@ def item_label(item: Item) -> str:
     return str(item.get_kind_display())
 
 
+# --- Likes and bookmarks on lists -----------------------------------------------------------------------------
+def reaction_annotations(user, item_ref: str = "item_id") -> dict:
+    """``liked_by_me`` and ``bookmarked_by_me`` for ``.annotate(**...)`` on a list of items or typed rows, so the
+    like and bookmark buttons need no query per row (``share_reactions`` hands them to the row's item)."""
+    if not user.is_authenticated:
+        return {"liked_by_me": Value(False), "bookmarked_by_me": Value(False)}
+    return {
+        "liked_by_me": Exists(Reaction.objects.filter(user=user, item_id=OuterRef(item_ref))),
+        "bookmarked_by_me": Exists(Bookmark.objects.filter(user=user, item_id=OuterRef(item_ref))),
+    }
+
+
+def share_reactions(row) -> None:
+    """Copy a typed row's ``reaction_annotations`` onto its item, where the button tags read them."""
+    row.item.liked_by_me = row.liked_by_me
+    row.item.bookmarked_by_me = row.bookmarked_by_me
+
+
 # --- Comments -----------------------------------------------------------------------------------------------
 def _versions_prefetch() -> Prefetch:
     history = Comment.history.model.objects.select_related("history_user").order_by("-history_date", "-history_id")
@@ -103,12 +121,15 @@ def comment_thread(target: Item, user) -> list[Comment]:
         Comment.objects.filter(target=target, item__in=visible)
         .select_related("item__author__profile", "item__space")
         .prefetch_related(_versions_prefetch())
+        .annotate(**reaction_annotations(user))
         .order_by("created_at", "pk")
     )
     by_id = {comment.pk: comment for comment in comments}
     top: list[Comment] = []
     for comment in comments:
         comment.target = target
+        comment.item.space = target.space  # its community is loaded: the like button links through it
+        share_reactions(comment)
         comment.reply_list = []
         comment.earlier_versions = comment.version_list[1:]
         comment.is_hidden = comment.item.moderation_state != ModerationState.VISIBLE

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from spaces import permissions
+from spaces import permissions, selectors_content
 from spaces.models import FileAsset, Page, PageDraft, PageEditPresence, PageTemplate, Space
 
 
@@ -35,6 +35,7 @@ def get_page_for_user(user, community_slug: str, space_slug: str, page_slug: str
     page = (
         visible_pages(user, space)
         .select_related("item__author", "space__community", "last_edited_by", "parent")
+        .annotate(**selectors_content.reaction_annotations(user))
         .filter(slug=page_slug)
         .first()
     )
@@ -42,6 +43,7 @@ def get_page_for_user(user, community_slug: str, space_slug: str, page_slug: str
         raise Http404
     page.space = space
     page.item.space = space
+    selectors_content.share_reactions(page)
     if action == "edit" and not permissions.can_edit_item(user, page.item):
         from django.core.exceptions import PermissionDenied
 

@@ -59,12 +59,14 @@ def get_question_for_user(user, community_slug: str, space_slug: str, question_s
         visible_questions(user, space)
         .select_related("item__author__profile", "last_edited_by")
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .annotate(**selectors_content.reaction_annotations(user))
         .filter(slug=question_slug)
         .first()
     )
     if question is None:
         raise Http404
     question.space = question.item.space = space
+    selectors_content.share_reactions(question)
     if action == "edit" and not permissions.can_edit_question(user, question):
         raise PermissionDenied
     if action == "answer" and not permissions.can_answer(user, question):
@@ -98,6 +100,7 @@ def _comment_threads(targets: list[Item], user) -> dict[int, dict]:
         Comment.objects.filter(target__in=[t.pk for t in targets], item__in=visible)
         .select_related("item__author__profile", "item__space")
         .prefetch_related(selectors_content._versions_prefetch())
+        .annotate(**selectors_content.reaction_annotations(user))
         .order_by("created_at", "pk")
     )
     by_target: dict[int, list[Comment]] = {t.pk: [] for t in targets}
@@ -106,6 +109,7 @@ def _comment_threads(targets: list[Item], user) -> dict[int, dict]:
     for comment in comments:
         comment.target = lookup[comment.target_id]
         comment.item.space = comment.target.space
+        selectors_content.share_reactions(comment)
         comment.reply_list = []
         comment.earlier_versions = comment.version_list[1:]
         comment.is_hidden = comment.item.moderation_state != ModerationState.VISIBLE
@@ -146,7 +150,8 @@ def question_answers(question: Question, user) -> list[Answer]:
         .annotate(
             accepted_first=Case(
                 When(pk=question.accepted_answer_id or 0, then=Value(0)), default=Value(1), output_field=IntegerField()
-            )
+            ),
+            **selectors_content.reaction_annotations(user),
         )
         .order_by("accepted_first", "-vote_score", "created_at", "pk")
     )
@@ -157,6 +162,7 @@ def question_answers(question: Question, user) -> list[Answer]:
     for answer in answers:
         answer.question = question
         answer.item.space = question.space
+        selectors_content.share_reactions(answer)
         answer.is_accepted = answer.pk == question.accepted_answer_id
         answer.is_hidden = answer.item.moderation_state != ModerationState.VISIBLE
         answer.can_edit = permissions.can_edit_answer(user, answer)

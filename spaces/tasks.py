@@ -6,6 +6,7 @@ from django.urls import reverse
 from copapp.emails import send_templated_email
 from spaces import services
 from spaces.models import Invitation, InvitationStatus, JoinRequest
+from spaces.services import posts as post_services
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -49,3 +50,9 @@ def invitations_expire_task() -> int:
 def trash_purge_task() -> int:
     """Daily: delete for good what has been in the trash longer than TRASH_RETENTION_DAYS."""
     return services.trash_purge()
+
+
+@shared_task
+def posts_publish_due_task() -> int:
+    """Every minute: scheduled posts whose time has come go out (see ``posts_publish_due``)."""
+    return post_services.posts_publish_due()

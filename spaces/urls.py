@@ -125,3 +125,8 @@ urlpatterns += [
 from spaces import urls_events, urls_papers, urls_polls, urls_posts  # noqa: E402
 
 urlpatterns += urls_events.urlpatterns + urls_papers.urlpatterns + urls_posts.urlpatterns + urls_polls.urlpatterns
+
+# flags, review queues and the moderation log (issue 5, items 1-4)
+from spaces import urls_moderation  # noqa: E402
+
+urlpatterns += urls_moderation.urlpatterns

@@ -91,6 +91,118 @@ def populated(superuser):
     assign_perm("spaces.view_restricted_item", reviewer, item)
     assign_perm("spaces.view_restricted_item", group, item)
     _content_rows(open_space, member)
+    # --- polls and the work plan (issue 4, items 6-7) ---
+    import datetime
+
+    from spaces.services.polls import poll_create, poll_vote
+    from spaces.services.workplan import milestone_create, work_plan_update
+
+    poll = poll_create(actor=superuser, space=open_space, question="Which day suits you?", options=["Monday", "Friday"])
+    poll_vote(actor=member, poll=poll, option_ids=[poll.options.order_by("position").first().pk])
+    work_plan_update(actor=superuser, space=open_space, product="Good practices for June", due_date=None)
+    milestone_create(
+        actor=superuser, space=open_space, title="First draft", due_date=datetime.date(2030, 6, 1), owner=member
+    )
+    # --- end of polls and the work plan ---
+    # --- papers and calendar feed tokens (issue 4, items 3-4) ---
+    from datetime import timedelta as papers_delta
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone as papers_tz
+
+    from spaces.services.events import event_create, event_registration_set
+    from spaces.services.feeds import feed_token_get_or_create
+    from spaces.services.papers import event_papers_configure, paper_decide, paper_submit
+
+    starts = papers_tz.now() + papers_delta(days=30)
+    papers_event = event_create(
+        actor=superuser,
+        space=open_space,
+        title="Linkage workshop",
+        starts_at=starts,
+        ends_at=starts + papers_delta(hours=2),
+        time_zone="Europe/Paris",
+    )
+    event_papers_configure(actor=superuser, event=papers_event, papers_open=True)
+    event_registration_set(actor=member, event=papers_event, status="going")
+    paper = paper_submit(
+        actor=member,
+        event=papers_event,
+        title="Probabilistic linkage",
+        abstract="We link *records*.",
+        upload=SimpleUploadedFile("paper.txt", b"Our paper."),
+    )
+    paper_decide(actor=superuser, paper=paper, accept=True, message="Welcome.")
+    feed_token_get_or_create(actor=member)
+    feed_token_get_or_create(actor=reviewer, space=private_space)
+    # --- end of papers and calendar feed tokens ---
+    # --- flags, the moderation log and community bans (issue 5, items 1-4) ---
+    from communities.services import community_ban
+    from spaces.services.moderation import flag_create, item_hide
+
+    flagged_page = Item.objects.get(kind=ItemKind.PAGE, title="Notes")
+    flag_create(actor=reviewer, target=flagged_page, reason="spam")
+    item_hide(actor=moderator, item=flagged_page, reason="Advertising.")
+    community_ban(actor=superuser, community=community, user=pest, reason="Spam in every space.")
+    # --- end of flags, the moderation log and community bans ---
+    # --- events: registration questions and answers (issue 4, item 2) ---
+    from datetime import datetime as events_datetime
+
+    from spaces.services import events as event_services
+
+    workshop = event_services.event_create(
+        actor=superuser,
+        space=open_space,
+        title="Example registration workshop",
+        starts_at=events_datetime(2030, 1, 15, 9, 0),
+        ends_at=events_datetime(2030, 1, 15, 11, 0),
+        time_zone="Asia/Bangkok",
+        capacity=10,
+    )
+    (diet,) = event_services.event_questions_set(
+        actor=superuser, event=workshop, questions=[{"label": "Dietary needs", "kind": "text"}]
+    )
+    event_services.event_registration_set(actor=member, event=workshop, status="going", answers={diet.pk: "None"})
+    # --- end of events ---
+    # --- digests (issue 5, items 7-9): the hourly job at the next Monday 08:05 UTC writes the outbox rows ---
+    from datetime import UTC as DIGEST_UTC
+    from datetime import datetime as digest_datetime
+    from datetime import timedelta as digest_delta
+
+    from members.models import DigestRecord
+    from members.services_digests import digests_run
+
+    today = digest_datetime.now(DIGEST_UTC)
+    monday = today.replace(hour=8, minute=5, second=0, microsecond=0) + digest_delta(days=-today.weekday() % 7)
+    digests_run(now=monday if monday > today else monday + digest_delta(days=7))
+    assert DigestRecord.objects.filter(status="sent").exists()
+    # --- end of digests ---
+    # --- posts, likes, bookmarks and mentions (issue 4, item 5) ---
+    from spaces.services.posts import bookmark_toggle, like_toggle, post_create
+
+    welcome = post_create(actor=superuser, space=open_space, body=f"Welcome, @{member.username}!")
+    like_toggle(actor=member, item=welcome.item)
+    bookmark_toggle(actor=member, item=welcome.item)
+    # --- end of posts ---
+    # --- notifications, preferences, mutes and space visits (issue 5, items 5-6) ---
+    from members.models import Notification
+    from members.notifications import notification_preferences_update, space_mute_set
+    from spaces.services import page_create, space_visit_record, watch_toggle
+
+    watch_toggle(actor=member, space=open_space)
+    page_create(actor=superuser, space=open_space, title="News for watchers", body="")
+    assert Notification.objects.filter(recipient=member, kind="new_item").exists()
+    notification_preferences_update(
+        actor=member,
+        user=member,
+        email_off=["new_item"],
+        digest_frequency="daily",
+        digest_hour=7,
+        skip_digest_if_seen=True,
+    )
+    space_mute_set(actor=member, space=open_space, muted=True)
+    space_visit_record(user=member, space=open_space)
+    # --- end of notifications ---
     assert ActivityEvent.objects.exists()
     return {"space": private_space}
 

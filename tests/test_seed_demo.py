@@ -264,3 +264,39 @@ def test_seed_demo_has_answered_and_unanswered_questions_with_votes_in_two_space
         assert not Vote.objects.filter(item=answer.item, user=answer.item.author).exists()
     accepted = Question.objects.exclude(accepted_answer=None).first()
     assert accepted.accepted_answer.question_id == accepted.pk
+
+
+@pytest.mark.django_db
+def test_seed_demo_events_posts_polls_work_plan_and_moderation():
+    """Issue 4 item 9 and issue 5 item 10: the demo shows every kind of content in a realistic state."""
+    from django.utils import timezone
+
+    from members.models import Notification
+    from spaces.models import Event, Flag, Item, Milestone, ModerationLogEntry, Paper, Poll, Post
+
+    _seed()
+    now = timezone.now()
+    # Answered and unanswered questions with votes and accepted answers.
+    assert Question.objects.filter(accepted_answer__isnull=False).exists()
+    assert Question.objects.filter(answer_count=0).exists()
+    # A past event with attendance and an accepted paper; upcoming ones, one full with a waiting list.
+    past = Event.objects.filter(ends_at__lt=now)
+    assert past.filter(registrations__attended=True).exists()
+    assert Paper.objects.filter(event__in=past, status="accepted").exists()
+    assert Event.objects.filter(starts_at__gt=now, registrations__status="waitlisted").exists()
+    assert Paper.objects.filter(event__starts_at__gt=now, status="submitted").exists()
+    # Posts: pinned, an announcement, a scheduled one, liked ones.
+    assert Post.objects.filter(is_pinned=True).exists()
+    assert Post.objects.filter(is_announcement=True).exists()
+    assert Item.objects.filter(kind="post", publish_at__gt=now).exists()
+    assert Item.objects.filter(kind="post", like_count__gte=2).exists()
+    # Polls with votes; a work plan with exactly one overdue milestone.
+    assert Poll.objects.filter(voter_count__gte=2).count() == 2
+    overdue = Milestone.objects.filter(due_date__lt=now.date()).exclude(status__in=["done", "dropped"])
+    assert overdue.count() == 1
+    # Moderation: open flags in the queue, an auto-hidden advert, a log, and notifications for members.
+    assert Flag.objects.filter(status="open").count() >= 2
+    assert Item.objects.filter(moderation_state="pending").exists()
+    assert set(ModerationLogEntry.objects.values_list("action", flat=True)) >= {"auto_hide", "hide", "warn"}
+    assert Notification.objects.filter(kind="reply").exists()
+    assert Notification.objects.filter(kind="moderation").exists()

@@ -32,6 +32,7 @@ from .membership import (  # noqa: F401
     space_revoke_grant,
     space_set_archived,
     space_update_settings,
+    space_visit_record,
 )
 from .pages import (  # noqa: F401
     EditConflict,

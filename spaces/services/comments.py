@@ -17,6 +17,8 @@ from copapp.markdown import render_markdown
 from spaces import permissions
 from spaces.models import Comment, Item, ItemKind, ModerationState
 
+from .moderation import log_item_state_change, spam_check
+from .posts import mention_links, mention_sync
 from .trash import item_trash
 
 MAX_BODY = 10_000
@@ -32,7 +34,7 @@ def _clean_body(body: str) -> str:
 
 
 def _save_version(comment: Comment, *, actor, reason: str, update_fields: list[str] | None = None) -> None:
-    comment.body_html = render_markdown(comment.body)
+    comment.body_html = render_markdown(comment.body, mentions=mention_links(comment.body))
     comment._change_reason = reason  # type: ignore[attr-defined]
     comment._history_user = actor  # type: ignore[attr-defined]
     if update_fields is None:
@@ -40,6 +42,7 @@ def _save_version(comment: Comment, *, actor, reason: str, update_fields: list[s
         comment.save()
     else:
         comment.save(update_fields=[*update_fields, "body_html"])
+    mention_sync(comment.item, comment.body)
 
 
 def _record(actor, kind: str, comment: Comment) -> None:
@@ -62,6 +65,7 @@ def comment_create(*, actor, target: Item, body: str, parent: Comment | None = N
         if parent.parent_id is not None:
             parent = parent.parent
     body = _clean_body(body)
+    spam_check(actor, target.space, body)
     onboarding_ensure(user=actor, community=target.space.community)
     item = Item.objects.create(kind=ItemKind.COMMENT, space=target.space, author=actor)
     comment = Comment(item=item, target=target, parent=parent, body=body, author=actor)
@@ -100,6 +104,7 @@ def comment_set_hidden(*, actor, comment: Comment, hidden: bool) -> Comment:
     state = ModerationState.HIDDEN if hidden else ModerationState.VISIBLE
     if item.moderation_state == state:
         return comment
+    log_item_state_change(actor=actor, item=item, state=state)
     item.moderation_state = state
     item.save(update_fields=["moderation_state"])
     _record(actor, "comment_hide" if hidden else "comment_unhide", comment)

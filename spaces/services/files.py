@@ -11,7 +11,7 @@ from analytics.recording import record_activity
 from communities.services import onboarding_ensure
 from copapp.uploads import CheckedFile, validate_file_upload
 from spaces import permissions
-from spaces.models import FileAsset, FileVersion, Item, ItemKind, Page, Space
+from spaces.models import Event, FileAsset, FileVersion, Item, ItemKind, Page, Space
 from spaces.services.pages import pages_rerender_for_space
 from spaces.services.trash import item_trash
 
@@ -40,13 +40,19 @@ def _store_version(*, asset: FileAsset, upload, checked: CheckedFile, number: in
 
 
 @transaction.atomic
-def file_upload(*, actor, space: Space, upload, page: Page | None = None, description: str = "") -> FileAsset:
-    """Add a file to the space's library, or attach it to ``page``.
+def file_upload(
+    *, actor, space: Space, upload, page: Page | None = None, description: str = "", event: Event | None = None
+) -> FileAsset:
+    """Add a file to the space's library, or attach it to ``page`` or (for its organisers) to ``event``.
 
     The type is checked by content and the size against ``settings.FILE_MAX_BYTES``; the stored name is
     sanitised. Creates the registry ``Item``, the ``FileAsset`` and its first ``FileVersion``.
     """
-    if not permissions.can_add_file(actor, space, page):
+    if event is not None:
+        # An event's agenda and presentations: its organisers only; seen only where the event is seen.
+        if page is not None or event.space_id != space.pk or not permissions.can_organise_event(actor, event):
+            raise PermissionDenied(_("You cannot add files here."))
+    elif not permissions.can_add_file(actor, space, page):
         raise PermissionDenied(_("You cannot add files here."))
     onboarding_ensure(user=actor, community=space.community)
     if len(description) > 500:
@@ -55,7 +61,9 @@ def file_upload(*, actor, space: Space, upload, page: Page | None = None, descri
     item = Item(kind=ItemKind.FILE, space=space, author=actor, title=checked.name)
     item.full_clean()
     item.save()
-    asset = FileAsset(item=item, space=space, page=page, name=checked.name, description=description.strip())
+    asset = FileAsset(
+        item=item, space=space, page=page, event=event, name=checked.name, description=description.strip()
+    )
     asset.full_clean(exclude=["current_version"])
     asset.save()
     version = _store_version(asset=asset, upload=upload, checked=checked, number=1, actor=actor, comment="")

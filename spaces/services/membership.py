@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
 from analytics.recording import record_activity
-from communities.models import Community
+from communities.models import Community, CommunityBan
 from communities.services import community_membership_ensure, onboarding_ensure
 from spaces import permissions
 from spaces.models import (
@@ -27,6 +27,7 @@ from spaces.models import (
     SpaceMembership,
     SpaceRole,
     SpaceUserObjectPermission,
+    SpaceVisit,
     Visibility,
 )
 from spaces.models.space import GRANT_CODENAMES
@@ -94,7 +95,18 @@ def space_create(
     space.full_clean()
     space.save()
     _add_member(space=space, user=actor, role=SpaceRole.ADMIN)
+    _copy_community_bans(space)
     return space
+
+
+def _copy_community_bans(space: Space) -> None:
+    """Members banned from the whole community are banned from its new spaces too (see ``CommunityBan``)."""
+    bans = list(CommunityBan.objects.filter(community_id=space.community_id).select_related("user"))
+    SpaceBan.objects.bulk_create(
+        [SpaceBan(space=space, user=ban.user, banned_by=ban.banned_by, reason=ban.reason) for ban in bans]
+    )
+    if bans:
+        _forget(*(ban.user for ban in bans))
 
 
 SETTINGS_FIELDS = {"name", "slug", "description", "visibility", "default_role"}
@@ -232,7 +244,7 @@ def join_request_approve(*, actor, join_request: JoinRequest, message: str = "")
     join_request.decided_by = actor
     join_request.decided_at = timezone.now()
     join_request.save(update_fields=["status", "response_message", "decided_by", "decided_at"])
-    _notify_request_decision(join_request)
+    _notify_request_decision(join_request, actor=actor)
     return membership
 
 
@@ -247,11 +259,21 @@ def join_request_decline(*, actor, join_request: JoinRequest, message: str = "")
     join_request.decided_by = actor
     join_request.decided_at = timezone.now()
     join_request.save(update_fields=["status", "response_message", "decided_by", "decided_at"])
-    _notify_request_decision(join_request)
+    _notify_request_decision(join_request, actor=actor)
     return join_request
 
 
-def _notify_request_decision(join_request: JoinRequest) -> None:
+def _notify_request_decision(join_request: JoinRequest, *, actor) -> None:
+    # The activity is what the requester's in-app notification subscribes to; the e-mail stays here: a decision
+    # on access is sent like an invitation, never held back by the hourly cap of notification e-mails.
+    space = join_request.space
+    record_activity(
+        actor=actor,
+        kind=f"join_request_{join_request.status}",  # join_request_approved / join_request_declined
+        community_id=space.community_id,
+        space_id=space.pk,
+        target=join_request,
+    )
     from spaces.tasks import join_request_decided_email_task
 
     transaction.on_commit(lambda: join_request_decided_email_task.delay(join_request.pk))
@@ -429,16 +451,40 @@ def member_ban(*, actor, space: Space, user, reason: str = "") -> SpaceBan:
     )
     _refresh_member_count(space)
     _forget(user)
+    _log_ban(actor, space, user, reason=ban.reason, role=membership.role if membership else None, banned=True)
     return ban
+
+
+def _log_ban(actor, space: Space, user, *, reason: str, role: int | None, banned: bool) -> None:
+    """Bans and lifted bans go to the moderation audit log, wherever they were set from."""
+    from spaces.models import ModerationAction
+
+    from .moderation import log_write
+
+    log_write(
+        actor=actor,
+        action=ModerationAction.BAN_SPACE if banned else ModerationAction.UNBAN,
+        target=user,
+        space=space,
+        subject=user,
+        reason=reason,
+        before={"banned": not banned, **({"role": str(SpaceRole(role).label)} if role else {})},
+        after={"banned": banned},
+    )
 
 
 @transaction.atomic
 def member_unban(*, actor, ban: SpaceBan) -> None:
     if not permissions.can_moderate_space(actor, ban.space):
         raise PermissionDenied
+    if CommunityBan.objects.filter(community_id=ban.space.community_id, user_id=ban.user_id).exists():
+        raise ValidationError(
+            _("This person is banned from the whole community: the community's moderators can lift that ban.")
+        )
     user = ban.user
     ban.delete()
     _forget(user)
+    _log_ban(actor, ban.space, user, reason="", role=None, banned=False)
 
 
 # --- Individual grants (django-guardian) ----------------------------------------------------------------------------
@@ -468,3 +514,33 @@ def space_revoke_grant(*, actor, space: Space, user) -> None:
     for codename in GRANT_CODENAMES:
         remove_perm(f"spaces.{codename}", user, space)
     _forget(user)
+
+
+# --- Visits: "new since your last visit" on the space stream (issue 5) ----------------------------------------
+# Opening the space home again within this gap is the same visit (reading an item and coming back), so the
+# "New" marks stay until the member comes back later.
+VISIT_GAP = timedelta(minutes=30)
+
+
+def space_visit_record(*, user, space: Space) -> datetime | None:
+    """Note that ``user`` opened ``space`` now; returns the mark to compare the stream with (the end of the
+    previous visit), or None on a first visit (nothing is marked new for a newcomer).
+
+    Two queries on a repeat visit. Not an activity: opening a page is not a meaningful action.
+    """
+    if not user.is_authenticated:
+        return None
+    now = timezone.now()
+    visit = SpaceVisit.objects.filter(user=user, space=space).first()
+    if visit is None:
+        try:
+            with transaction.atomic():
+                SpaceVisit.objects.create(user=user, space=space, last_visit_at=now)
+        except IntegrityError:
+            pass  # the same member's other tab recorded the first visit a moment ago
+        return None
+    if now - visit.last_visit_at > VISIT_GAP:
+        visit.previous_visit_at = visit.last_visit_at
+    visit.last_visit_at = now
+    visit.save(update_fields=["last_visit_at", "previous_visit_at"])
+    return visit.previous_visit_at

@@ -33,6 +33,7 @@ from spaces.models import (
     Space,
 )
 from spaces.selectors_pages import space_file_ids
+from spaces.services.moderation import spam_check
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
@@ -154,6 +155,7 @@ def page_create(
         raise PermissionDenied
     onboarding_ensure(user=actor, community=space.community)
     title, body = _validate_text(title, body)
+    spam_check(actor, space, f"{title}\n{body}")
     _check_parent(space, parent)
     item = Item.objects.create(kind=ItemKind.PAGE, space=space, author=actor, title=title)
     position = Page.objects.filter(space=space, parent=parent).count()

@@ -19,6 +19,8 @@ from communities.services import onboarding_ensure
 from copapp.markdown import render_markdown
 from spaces import permissions
 from spaces.models import Answer, Item, ItemKind, Question, Space, Tag, Vote
+from spaces.services.moderation import spam_check
+from spaces.services.posts import mention_links, mention_sync
 
 MAX_TITLE = 300
 MAX_BODY = 100_000
@@ -88,8 +90,9 @@ def _unique_slug(space: Space, title: str) -> str:
 def _save_version(obj: Question | Answer, *, actor, summary: str, fields: list[str] | None = None) -> None:
     obj._change_reason = summary[:100]  # type: ignore[union-attr]
     obj._history_user = actor  # type: ignore[union-attr]
-    obj.body_html = render_markdown(obj.body)
+    obj.body_html = render_markdown(obj.body, mentions=mention_links(obj.body))
     obj.save() if fields is None else obj.save(update_fields=[*fields, "body_html"])
+    mention_sync(obj.item, obj.body)
 
 
 # --- Questions -------------------------------------------------------------------------------------------------
@@ -100,6 +103,7 @@ def question_ask(*, actor, space: Space, title: str, body: str = "", tags: str |
         raise PermissionDenied
     onboarding_ensure(user=actor, community=space.community)
     title, body = _validate_question(title, body)
+    spam_check(actor, space, f"{title}\n{body}")
     tag_names = parse_tags(tags)
     now = timezone.now()
     item = Item.objects.create(kind=ItemKind.QUESTION, space=space, author=actor, title=title)
@@ -165,6 +169,7 @@ def answer_post(*, actor, question: Question, body: str) -> Answer:
         raise PermissionDenied
     onboarding_ensure(user=actor, community=question.space.community)
     body = _validate_answer(body)
+    spam_check(actor, question.space, body)
     item = Item.objects.create(kind=ItemKind.ANSWER, space=question.space, author=actor, title="")
     answer = Answer(item=item, question=question, body=body, last_edited_by=actor, last_edited_at=timezone.now())
     _save_version(answer, actor=actor, summary=_("Answered"))

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from communities.permissions import can_create_space, get_community_for_user
 from communities.services import OnboardingRequired
 from copapp.utils import add_service_errors as _form_errors
-from spaces import forms, permissions, selectors, selectors_stream, services
+from spaces import forms, permissions, selectors, selectors_events, selectors_stream, selectors_workplan, services
 from spaces.models import Invitation, InvitationStatus, ItemKind, JoinRequest, SpaceBan, SpaceMembership, SpaceRole
 
 User = get_user_model()
@@ -92,8 +92,13 @@ def space_home(request, community_slug, space_slug):
             stream_kinds=[(k, ItemKind(k).label) for k in selectors_stream.STREAM_KINDS],
             pinned_items=selectors_stream.space_pinned_posts(space, request.user) if page.number == 1 else [],
             now=timezone.now(),
+            new_since=services.space_visit_record(user=request.user, space=space),
         )
         context["members"] = selectors.space_members(space)[:12]
+        context["work_plan_summary"] = selectors_workplan.work_plan_summary(space, request.user)
+        context["upcoming_events"] = selectors_events.event_list(request.user, space).select_related(
+            "space__community"
+        )[:3]
     context["pending_request"] = selectors.member_pending_request(space, request.user)
     if context["can_moderate"]:
         context["pending_request_count"] = selectors.space_pending_requests(space).count()

@@ -592,8 +592,8 @@ def test_page_cannot_be_placed_under_its_own_subpage(open_world):
 
 
 # --- Query counts -------------------------------------------------------------------------------------------
-PAGE_VIEW_QUERIES = 13  # includes the watch button, attachments and comments sections
-PAGE_LIST_QUERIES = 9
+PAGE_VIEW_QUERIES = 14  # includes the watch button, attachments and comments sections, the header's unread count
+PAGE_LIST_QUERIES = 10  # includes the header's unread notification count
 
 
 def test_page_view_runs_the_same_queries_with_3_and_30_versions(open_world):

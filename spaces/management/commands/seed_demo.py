@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from io import BytesIO
 
 from allauth.account.models import EmailAddress
@@ -32,6 +33,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 from PIL import Image, ImageDraw
 
@@ -43,16 +45,25 @@ from copapp.uploads import sanitize_filename, split_filename
 from members.models import Expertise, OrganisationType
 from spaces import permissions as space_permissions
 from spaces import services as space_services
+from spaces.management.commands._demo_engagement import EngagementSeeder
 from spaces.models import (
     Answer,
     Comment,
+    Event,
     FileAsset,
     FileVersion,
     Invitation,
     JoinRequest,
+    Milestone,
     Page,
     PageTemplate,
+    Paper,
+    Poll,
+    PollVote,
+    Post,
     Question,
+    Reaction,
+    Registration,
     Space,
     SpaceBan,
     SpaceMembership,
@@ -1722,6 +1733,14 @@ COUNTED = {
     "questions": Question,
     "answers": Answer,
     "votes": Vote,
+    "events": Event,
+    "registrations": Registration,
+    "papers": Paper,
+    "posts": Post,
+    "likes": Reaction,
+    "polls": Poll,
+    "poll votes": PollVote,
+    "milestones": Milestone,
     "activity events": ActivityEvent,
 }
 
@@ -1751,6 +1770,8 @@ class Seeder:
             self.seed_content(content)
         for question_plan in QUESTIONS:
             self.ensure_question(question_plan)
+        _forget()
+        EngagementSeeder(self.people, _forget).run()
 
     # People
     def ensure_person(self, person: Person):
@@ -1760,7 +1781,9 @@ class Seeder:
             first, _sep, last = person.name.partition(" ")
             user.first_name, user.last_name = first, last
             user.password = self.password_hash
-            user.save(update_fields=["first_name", "last_name", "password"])
+            # Demo members have been around for a while (new accounts are held to the spam limits).
+            user.date_joined = timezone.now() - timedelta(days=400)
+            user.save(update_fields=["first_name", "last_name", "password", "date_joined"])
             profile = user.profile
             profile.organisation = person.organisation
             profile.organisation_type = person.organisation_type

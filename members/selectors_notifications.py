@@ -1,0 +1,102 @@
+"""Reads of notifications, preferences and mutes (issue 5, items 5-6).
+
+A notification is shown only while the member may still see its item: the filter is in the query
+(``Item.objects.visible_to``), so a notification about something in a space that was closed to them, a page
+restricted away from them or content hidden since is simply not listed, nor counted in the header.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from members.models import Notification, NotificationKind, NotificationPreferences, SpaceMute
+from spaces.models import Item
+from spaces.selectors_content import ITEM_LINK_RELATED, item_label, item_url
+
+# What a list of notifications reads: who acted, where, and the item with what its link and label need.
+NOTIFICATION_RELATED = ("actor", "space__community", "item__space__community") + tuple(
+    f"item__{name}" for name in ITEM_LINK_RELATED
+)
+
+
+def _shown_q(user) -> Q:
+    return Q(item__isnull=True) | Q(item__in=Item.objects.visible_to(user).values("pk"))
+
+
+def member_notifications(user) -> QuerySet[Notification]:
+    """The member's notifications that may be shown now, newest first, ready to render (one query a page)."""
+    return (
+        Notification.objects.filter(recipient=user)
+        .filter(_shown_q(user))
+        .select_related(*NOTIFICATION_RELATED)
+        .order_by("-created_at", "-pk")
+    )
+
+
+def unread_notification_count(user) -> int:
+    """The number in the header: one query."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).filter(_shown_q(user)).count()
+
+
+MESSAGES = {
+    NotificationKind.REPLY: gettext_lazy("%(who)s replied to you: %(label)s"),
+    NotificationKind.ACCEPTED: gettext_lazy("%(who)s accepted your answer: %(label)s"),
+    NotificationKind.MENTION: gettext_lazy("%(who)s mentioned you: %(label)s"),
+    NotificationKind.PAGE_CHANGED: gettext_lazy("%(who)s changed a page you watch: %(label)s"),
+    NotificationKind.NEW_ITEM: gettext_lazy("New in %(space)s: %(label)s"),
+    NotificationKind.ANNOUNCEMENT: gettext_lazy("Announcement in %(space)s: %(label)s"),
+    NotificationKind.FLAG: gettext_lazy("A new flag to review in %(space)s: %(label)s"),
+    NotificationKind.MODERATION: gettext_lazy("A moderator acted on your content: %(label)s"),
+    NotificationKind.EVENT_REMINDER: gettext_lazy("Reminder: %(label)s starts in about 24 hours"),
+}
+
+
+def notification_message(notification: Notification) -> str:
+    """One line saying what happened, in plain text (templates escape it)."""
+    if notification.text:
+        return notification.text
+    actor = notification.actor
+    values = {
+        "who": actor.public_name if actor is not None else _("Someone"),
+        "label": item_label(notification.item) if notification.item_id else "",
+        "space": notification.space.name if notification.space_id else "",
+    }
+    template = MESSAGES.get(notification.kind, _("%(label)s"))
+    return str(template) % values
+
+
+def notification_target(notification: Notification) -> str:
+    """Where the notification leads: its stored address, its item, its space, or the notifications page."""
+    if notification.url:
+        return notification.url
+    if notification.item_id:
+        return item_url(notification.item)
+    if notification.space_id:
+        return notification.space.get_absolute_url()
+    return reverse("members:notifications")
+
+
+def notification_rows(notifications) -> list[Notification]:
+    """Attach ``message``, ``target_url`` and ``open_url`` (marks it read, then goes to the target) to each."""
+    rows = list(notifications)
+    for row in rows:
+        row.message = notification_message(row)
+        row.target_url = notification_target(row)
+        row.open_url = reverse("members:notification-open", kwargs={"notification_id": row.pk})
+    return rows
+
+
+def notification_preferences_of(user) -> NotificationPreferences:
+    """The member's preferences, or the defaults (unsaved) when they never changed them: reading writes nothing."""
+    return NotificationPreferences.objects.filter(user=user).first() or NotificationPreferences(user=user)
+
+
+def muted_spaces(user) -> QuerySet[SpaceMute]:
+    return SpaceMute.objects.filter(user=user).select_related("space__community").order_by("space__name")
+
+
+def is_muted(user, space) -> bool:
+    return user.is_authenticated and SpaceMute.objects.filter(user=user, space=space).exists()
