@@ -189,7 +189,8 @@ def populated(superuser):
     from members.notifications import notification_preferences_update, space_mute_set
     from spaces.services import page_create, space_visit_record, watch_toggle
 
-    watch_toggle(actor=member, space=open_space)
+    if not open_space.watches.filter(user=member).exists():
+        watch_toggle(actor=member, space=open_space)
     page_create(actor=superuser, space=open_space, title="News for watchers", body="")
     assert Notification.objects.filter(recipient=member, kind="new_item").exists()
     notification_preferences_update(
