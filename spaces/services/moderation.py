@@ -281,39 +281,28 @@ def item_hide(*, actor, item: Item, reason: str = "") -> Item:
 
     The open flags on it are upheld.
     """
-    _require(permissions.can_hide_flagged(actor, item))
-    if item.moderation_state == ModerationState.HIDDEN:
-        raise ValidationError(_("This is hidden already."))
-    upheld = _resolve(item, actor=actor, status=FlagStatus.UPHELD)
-    log_item_state_change(
-        actor=actor,
-        item=item,
-        state=ModerationState.HIDDEN,
-        reason=reason,
-        before={"open_flags": upheld},
-        after={"upheld_flags": upheld},
-    )
-    item.moderation_state = ModerationState.HIDDEN
-    item.save(update_fields=["moderation_state"])
-    return item
+    return _set_moderation_state(actor, item, ModerationState.HIDDEN, FlagStatus.UPHELD, reason)
 
 
 @transaction.atomic
 def item_unhide(*, actor, item: Item, reason: str = "") -> Item:
     """Show hidden content again. Flags still open on it (content hidden automatically) are dismissed."""
+    return _set_moderation_state(actor, item, ModerationState.VISIBLE, FlagStatus.DISMISSED, reason)
+
+
+def _set_moderation_state(actor, item: Item, state: str, flag_status: str, reason: str) -> Item:
+    """Hide or show ``item``, resolve its open flags as ``flag_status`` and log it, in the caller's transaction."""
     _require(permissions.can_hide_flagged(actor, item))
-    if item.moderation_state == ModerationState.VISIBLE:
-        raise ValidationError(_("This is not hidden."))
-    dismissed = _resolve(item, actor=actor, status=FlagStatus.DISMISSED)
+    if item.moderation_state == state:
+        raise ValidationError(
+            _("This is hidden already.") if state == ModerationState.HIDDEN else _("This is not hidden.")
+        )
+    resolved = _resolve(item, actor=actor, status=flag_status)
+    key = "upheld_flags" if flag_status == FlagStatus.UPHELD else "dismissed_flags"
     log_item_state_change(
-        actor=actor,
-        item=item,
-        state=ModerationState.VISIBLE,
-        reason=reason,
-        before={"open_flags": dismissed},
-        after={"dismissed_flags": dismissed},
+        actor=actor, item=item, state=state, reason=reason, before={"open_flags": resolved}, after={key: resolved}
     )
-    item.moderation_state = ModerationState.VISIBLE
+    item.moderation_state = state
     item.save(update_fields=["moderation_state"])
     return item
 
