@@ -8,6 +8,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# `manage.py backup` and `restore` run pg_dump / pg_restore, which must be at least as new as the server
+# (PostgreSQL 16 in docker-compose.yml): the client of that version, from the PostgreSQL project's repository.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-common ca-certificates \
+    && /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y \
+    && apt-get install -y --no-install-recommends postgresql-client-16 \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, so a code change does not reinstall them (pyproject.toml declares no packages of its own).
 COPY pyproject.toml ./
 RUN pip install .

@@ -1,11 +1,22 @@
-"""The append-only activity log. Recording imports nothing of ours (ARCHITECTURE.md)."""
+"""The append-only activity log and the roll-ups the dashboards read. Recording imports nothing of ours
+(ARCHITECTURE.md)."""
+
+from datetime import date
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 
 class ActivityEvent(models.Model):
-    """One meaningful action. Country and organisation type are copied in so breakdowns need no join."""
+    """One meaningful action. Country and organisation type are copied in so breakdowns need no join.
+
+    ``visit_day`` is set on visit events only: the calendar day in the community's time zone. A partial unique
+    constraint makes a second visit on the same day a no-op, so "once per member per community per day" holds
+    under concurrent requests. ``recorded_at`` is when the row was written; ``occurred_at`` when the action
+    happened (they differ for imported history and for events that arrive late).
+    """
 
     member = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     community_id = models.BigIntegerField(null=True, db_index=True)
@@ -16,12 +27,187 @@ class ActivityEvent(models.Model):
     country = models.CharField(max_length=80, blank=True)
     organisation_type = models.CharField(max_length=20, blank=True)
     occurred_at = models.DateTimeField(db_index=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    visit_day = models.DateField(null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["community_id", "occurred_at"]),
             models.Index(fields=["member", "occurred_at"]),
         ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "community_id", "visit_day"],
+                condition=Q(visit_day__isnull=False),
+                name="analytics_one_visit_per_member_community_day",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} by {self.member_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class MemberDay(models.Model):
+    """One member's activity on one calendar day (in the community's time zone), in one community as a whole
+    (``space_id`` = 0) or in one space of it. Kept current by the incremental roll-up; what dashboards read.
+
+    ``points`` are the day's engagement points under the community's current weights, capped at its daily cap;
+    they are recomputed from ``kind_counts`` when an admin changes the weights.
+    """
+
+    WHOLE_COMMUNITY = 0
+
+    member_id = models.BigIntegerField()
+    community_id = models.BigIntegerField()
+    space_id = models.BigIntegerField(default=WHOLE_COMMUNITY)
+    day = models.DateField()
+    country = models.CharField(max_length=80, blank=True)
+    organisation_type = models.CharField(max_length=20, blank=True)
+    events = models.PositiveIntegerField(default=0, help_text="Activity events (credits excluded).")
+    visits = models.PositiveIntegerField(default=0)
+    views = models.PositiveIntegerField(default=0)
+    contributions = models.PositiveIntegerField(default=0)
+    kind_counts = models.JSONField(default=dict, blank=True)
+    points = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member_id", "community_id", "space_id", "day"], name="analytics_memberday_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["community_id", "space_id", "day"]),
+            models.Index(fields=["member_id", "day"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"member {self.member_id} in {self.community_id}/{self.space_id} on {self.day}"
+
+
+class MemberMonth(models.Model):
+    """One member's ``MemberDay`` rows of one calendar month (of the community's time zone), in one community as a
+    whole (``space_id`` 0) or one space of it, folded into a row: which days of the month they were active
+    (``MemberDay.events`` > 0), contributed and visited, as bit masks (bit ``d - 1`` for day ``d``), and the month's
+    points, contributions and accepted referrals. What the cohort table, the return rates, the active-member counts
+    and the all-time figures read, so that a year costs a dozen rows per member instead of hundreds.
+
+    Written by the database, never by Python: triggers on ``analytics_memberday`` (migration 0004) fold every
+    insert, update and delete of member days into their months in the same statement. Whatever writes member days
+    (the incremental roll-up, ``rebuild``, the points recomputation, ``seed_scale``'s set-based roll-up, tests)
+    therefore keeps the months exactly in step, and a month row exists exactly when its month has member days
+    (``days`` of them)."""
+
+    member_id = models.BigIntegerField()
+    community_id = models.BigIntegerField()
+    space_id = models.BigIntegerField(default=MemberDay.WHOLE_COMMUNITY)
+    month = models.DateField(help_text="First day of the month.")
+    days = models.PositiveIntegerField(default=0, help_text="Member days of the month.")
+    active_mask = models.PositiveIntegerField(default=0, help_text="Bit d-1: active on day d (events > 0).")
+    contribution_mask = models.PositiveIntegerField(default=0, help_text="Bit d-1: a contribution on day d.")
+    visit_mask = models.PositiveIntegerField(default=0, help_text="Bit d-1: a visit on day d.")
+    points = models.PositiveIntegerField(default=0)
+    contributions = models.PositiveIntegerField(default=0)
+    referrals = models.PositiveIntegerField(default=0, help_text="Accepted invitations (referral actions).")
+
+    class Meta:
+        # One index serves the triggers' upserts (its key), and the metrics, which read a scope's months.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community_id", "space_id", "month", "member_id"], name="analytics_membermonth_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"member {self.member_id} in {self.community_id}/{self.space_id} in {self.month:%Y-%m}"
+
+
+class MemberEra(models.Model):
+    """A member's months of one five-year era (60 calendar months of the community's zone, counted from year 0), in
+    one community as a whole (``space_id`` 0) or one space: bit ``k`` of ``active_months`` is set when the era's
+    ``k``-th month has an active day (``MemberMonth.active_mask`` > 0). One row per member covers any 12-month
+    window but one in five, so the cohort table reads about one row per member instead of a dozen.
+
+    Written by the database like ``MemberMonth``: triggers on ``analytics_membermonth`` (migration 0004) fold its
+    changes in the same statement; a row exists exactly when the era has member months (``months`` of them)."""
+
+    MONTHS = 60
+
+    member_id = models.BigIntegerField()
+    community_id = models.BigIntegerField()
+    space_id = models.BigIntegerField(default=MemberDay.WHOLE_COMMUNITY)
+    era = models.IntegerField(help_text="(year * 12 + month - 1) // 60 of its months.")
+    months = models.PositiveIntegerField(default=0, help_text="Member months of the era.")
+    active_months = models.PositiveBigIntegerField(default=0, help_text="Bit k: active in the era's month k.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community_id", "space_id", "era", "member_id"], name="analytics_memberera_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"member {self.member_id} in {self.community_id}/{self.space_id} in era {self.era}"
+
+    @classmethod
+    def of(cls, month: date) -> tuple[int, int]:
+        """(era, bit) of the month of ``month``."""
+        return divmod(month.year * 12 + month.month - 1, cls.MONTHS)
+
+
+class ActivityBucket(models.Model):
+    """Activity in one 15-minute UTC bucket, for the best-time-to-post heatmap in any time zone (offsets such
+    as +5:30 and +5:45 fall on bucket edges). ``space_id`` = 0 is the whole community."""
+
+    community_id = models.BigIntegerField()
+    space_id = models.BigIntegerField(default=0)
+    country = models.CharField(max_length=80, blank=True)
+    organisation_type = models.CharField(max_length=20, blank=True)
+    bucket = models.DateTimeField(help_text="Start of the 15-minute bucket, UTC.")
+    events = models.PositiveIntegerField(default=0)
+    contributions = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community_id", "space_id", "country", "organisation_type", "bucket"],
+                name="analytics_bucket_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["community_id", "space_id", "bucket"])]
+
+    def __str__(self) -> str:
+        return f"{self.events} events in {self.community_id}/{self.space_id} at {self.bucket:%Y-%m-%d %H:%M}"
+
+
+class PointsPolicy(models.Model):
+    """A community's engagement-point weights (overrides of ``analytics.kinds.DEFAULT_POINTS``) and daily cap."""
+
+    community = models.OneToOneField("communities.Community", on_delete=models.CASCADE, related_name="+")
+    weights = models.JSONField(default=dict, blank=True)
+    daily_cap = models.PositiveIntegerField(default=200)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"points policy of community {self.community_id}"
+
+
+class RollupState(models.Model):
+    """Where the incremental roll-up stands: every event with an id up to ``last_event_id`` is counted, except
+    the ids in ``gaps`` (ids skipped when last read: a transaction may still commit them). Gaps are re-read on
+    every run and dropped after a day. ``generation`` counts the runs that changed the roll-ups."""
+
+    name = models.CharField(max_length=40, unique=True)
+    last_event_id = models.BigIntegerField(default=0)
+    gaps = models.JSONField(default=list, blank=True)
+    # Bumped whenever a run changes the roll-ups (events counted, a rebuild, points recomputed): cached dashboard
+    # figures are keyed by it, so they are recomputed only after the roll-ups moved.
+    generation = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} at event {self.last_event_id}"

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CommunitiesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "communities"
-    verbose_name = "Communities"
+    verbose_name = _("Communities")
 
     def ready(self) -> None:
         from communities import receivers  # noqa: F401

@@ -55,6 +55,12 @@ def can_see_onboarding_answers(user, community: Community, member) -> bool:
     return user.is_authenticated and (user.pk == member.pk or can_moderate_community(user, community))
 
 
+def can_export_member_list(user, community: Community) -> bool:
+    """The member list as CSV (e-mail addresses, profile fields, onboarding answers): the community's admins and
+    site staff; not its moderators, who see the list on the site but do not take the addresses away."""
+    return can_administer_community(user, community)
+
+
 def get_community_for_user(user, community_slug: str, action: str = "view") -> Community:
     try:
         community = Community.objects.get(slug=community_slug)

@@ -29,3 +29,8 @@ def community_members(community: Community) -> QuerySet[CommunityMembership]:
         .select_related("user__profile")
         .order_by("user__display_name", "user__username")
     )
+
+
+def community_time_zones(community_ids) -> dict[int, str]:
+    """Each community's time zone by id, in one query (analytics counts days in it). Unknown ids are left out."""
+    return dict(Community.objects.filter(pk__in=list(community_ids)).values_list("pk", "time_zone"))

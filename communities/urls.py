@@ -11,6 +11,7 @@ urlpatterns = [
     path("c/<slug:community_slug>/settings/", views.community_settings, name="settings"),
     path("c/<slug:community_slug>/welcome/", views.onboarding, name="onboarding"),
     path("c/<slug:community_slug>/members/", views.community_members, name="members"),
+    path("c/<slug:community_slug>/members.csv", views.community_members_csv, name="members-csv"),
     path("c/<slug:community_slug>/members/<int:user_id>/role/", views.community_member_role, name="member-role"),
     path(
         "c/<slug:community_slug>/members/<int:user_id>/focal-point/",

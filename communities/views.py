@@ -1,11 +1,16 @@
+import csv
+from itertools import chain
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from analytics.recording import record_visit
 from communities import permissions, selectors, services
 from communities.forms import CommunityForm, CommunityRoleForm, OnboardingForm
 from communities.models import CommunityMembership
@@ -40,6 +45,8 @@ def community_detail(request, community_slug):
         "is_member": permissions.community_role(request.user, community) is not None,
         "onboarded": services.onboarding_complete(user=request.user, community=community),
     }
+    if request.method == "GET" and not request.htmx:
+        record_visit(actor=request.user, community=community)
     return render(request, "communities/community_detail.html", context)
 
 
@@ -114,9 +121,29 @@ def community_members(request, community_slug):
         "community": community,
         "memberships": selectors.community_members(community),
         "can_administer": permissions.can_administer_community(request.user, community),
+        "can_export": permissions.can_export_member_list(request.user, community),
         "role_form": CommunityRoleForm(),
     }
     return render(request, "communities/community_members.html", context)
+
+
+@login_required
+@require_GET
+def community_members_csv(request, community_slug):
+    """The member list with profile fields and onboarding answers (issue 8), streamed row by row."""
+    from communities.exports import member_list_rows
+    from copapp.exports import Echo
+
+    community = permissions.get_community_for_user(request.user, community_slug)
+    if not permissions.can_export_member_list(request.user, community):
+        raise PermissionDenied
+    writer = csv.writer(Echo())
+    rows = (writer.writerow(row) for row in member_list_rows(community))
+    # A BOM first: spreadsheets then read the file as UTF-8.
+    response = StreamingHttpResponse(chain(["\ufeff"], rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{community.slug}-members.csv"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

@@ -5,6 +5,7 @@ e-mail printed to the console, so a newcomer needs nothing but Python. ``DATABAS
 switch to PostgreSQL and Redis. Every variable is listed in the README.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -70,6 +71,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "members.language.MemberLanguageMiddleware",
     "members.middleware.MemberTimezoneMiddleware",
     "members.middleware.StaffMFAMiddleware",
 ]
@@ -106,6 +108,10 @@ if DATABASE_URL:
             conn_health_checks=True,
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not env_bool("DB_JIT", False):
+        # PostgreSQL's JIT spends about a second compiling each permission-filtered query (many OR'd EXISTS) and
+        # gains nothing on queries this short: measured by the benchmark (bench/), so it is off unless asked for.
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
     if env_str("DATABASE_TEST_NAME"):
         DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
 else:
@@ -126,6 +132,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    if TESTING:
+        # Parallel test workers share one Redis but not their databases (whose ids overlap): keep their keys apart.
+        CACHES["default"]["KEY_PREFIX"] = os.environ.get("PYTEST_XDIST_WORKER", "tests")
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "copapp"}}
 
@@ -145,6 +154,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "send-digests": {"task": "members.tasks.digests_send_due_task", "schedule": crontab(minute=0)},
     "publish-scheduled-posts": {"task": "spaces.tasks.posts_publish_due_task", "schedule": 60.0},
     "event-reminders": {"task": "members.tasks.event_reminders_task", "schedule": 15 * 60.0},
+    "purge-data-exports": {"task": "members.tasks.data_exports_purge_task", "schedule": 3600.0},
+    "analytics-rollup": {"task": "analytics.tasks.rollup_task", "schedule": 5 * 60.0},
+    "analytics-purge": {"task": "analytics.tasks.purge_task", "schedule": crontab(hour=3, minute=30)},
+    "webhooks-retry": {"task": "spaces.tasks.webhook_deliveries_retry_task", "schedule": 60.0},
 }
 
 # --- Auth, accounts (django-allauth), object permissions (django-guardian) -----------------------------------
@@ -201,11 +214,12 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Internationalisation -------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English"))]
+LANGUAGES = [("en", _("English")), ("fr", _("French"))]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["copapp.formats"]
 
 # --- Static and uploaded files --------------------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -230,10 +244,17 @@ AVATAR_MAX_BYTES = env_int("AVATAR_MAX_BYTES", 2 * 1024 * 1024)
 LOGO_MAX_BYTES = env_int("LOGO_MAX_BYTES", 2 * 1024 * 1024)
 FILE_MAX_BYTES = env_int("FILE_MAX_BYTES", 25 * 1024 * 1024)
 TRASH_RETENTION_DAYS = env_int("TRASH_RETENTION_DAYS", 30)
+# Where `manage.py backup` writes its archives when no --output is given (issue 8).
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(BASE_DIR / "backups")))
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 
 # --- Community rules ------------------------------------------------------------------------------------------
 INVITATION_VALID_DAYS = env_int("INVITATION_VALID_DAYS", 14)
+
+# --- Outgoing webhooks (issue 8) --------------------------------------------------------------------------------
+# Webhooks never reach loopback, private (RFC 1918, ULA), link-local, multicast or reserved addresses, checked
+# when a webhook is saved and again at each delivery (DNS rebinding), unless this is switched on.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
 
 # --- Moderation (issue 5): flag weights, automatic hiding, limits for new accounts ------------------------------
 # Content is hidden pending review once its open flags weigh FLAG_AUTO_HIDE_WEIGHT and come from at least
@@ -270,6 +291,19 @@ DIGEST_SENDING_STALE_SECONDS = env_int("DIGEST_SENDING_STALE_SECONDS", 900)
 # Test-only: a pause before each digest e-mail, so a test can kill a worker in the middle of a batch.
 DIGEST_SEND_DELAY_MS = env_int("DIGEST_SEND_DELAY_MS", 0)
 
+# --- Analytics (issue 6) ----------------------------------------------------------------------------------------
+# Raw activity events older than this many months are purged daily (whole days); the roll-ups are kept.
+ANALYTICS_RAW_RETENTION_MONTHS = env_int("ANALYTICS_RAW_RETENTION_MONTHS", 25)
+# Aggregated exports suppress counts below this, so no individual can be singled out.
+ANALYTICS_SUPPRESS_BELOW = env_int("ANALYTICS_SUPPRESS_BELOW", 5)
+# Ambassador badges: accepted invitations needed for each level.
+ANALYTICS_AMBASSADOR_LEVELS = {"bronze": 2, "silver": 10, "gold": 25}
+
+# --- REST API (issue 8) -----------------------------------------------------------------------------------------
+# Requests per personal access token (or per signed-in member, or per address for anonymous callers) in a fixed
+# window, counted in the cache: "600/hour", "20/minute"; "off" for no limit. Over it the API answers 429.
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/hour")
+
 # --- E-mail ---------------------------------------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")
 if EMAIL_HOST:
@@ -300,6 +334,10 @@ if env_bool("BEHIND_TLS_PROXY", not DEBUG):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Sessions are read from the cache (Redis in production) and written through to the database, so a signed-in
+# request does not pay a session query. Several processes need a shared cache (REDIS_URL) for this, as for the
+# rest of the cache: without it, a session ended in one process could live on in another's memory for minutes.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SILENCED_SYSTEM_CHECKS: list[str] = []
 
 LOGGING = {

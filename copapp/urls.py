@@ -3,12 +3,17 @@ from django.contrib import admin
 from django.urls import include, path
 
 from copapp import views
+from copapp.api import urls as api_urls
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include(api_urls())),
     path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("search/", include("spaces.urls_search")),
+    path("analytics/", include("analytics.urls")),
     path("", include("members.urls")),
     path("", include("communities.urls")),
     path("", include("spaces.urls")),

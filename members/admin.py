@@ -6,10 +6,12 @@ from django.contrib.auth.forms import AdminUserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from members.models import (
+    DataExport,
     DigestRecord,
     Expertise,
     Notification,
     NotificationPreferences,
+    PersonalAccessToken,
     Profile,
     SpaceMute,
     User,
@@ -186,3 +188,43 @@ class DigestRecordAdmin(admin.ModelAdmin):
 
         url = reverse("members:digest-preview")
         return format_html('<a href="{}?member={}">{}</a>', url, obj.user_id, _("preview"))
+
+
+# --- Personal access tokens for the REST API (issue 8) ------------------------------------------------------------
+@admin.register(PersonalAccessToken)
+class PersonalAccessTokenAdmin(admin.ModelAdmin):
+    """Tokens are created by members on their account page; here staff can see them and revoke one (set the
+    revoked time). The hash is read-only: the secret itself is never stored."""
+
+    list_display = ["name", "user", "prefix", "scope", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    list_select_related = ["user"]
+    list_filter = ["scope"]
+    search_fields = ["name", "prefix", "user__email"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["prefix", "token_hash", "created_at", "last_used_at"]
+    fields = ["user", "name", "scope", "prefix", "token_hash", "created_at", "last_used_at", "expires_at", "revoked_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # the secret must be shown to its owner once: members create tokens themselves
+
+
+# --- Members' downloads of their own data (issue 8, item 5) ---------------------------------------------------------
+@admin.register(DataExport)
+class DataExportAdmin(admin.ModelAdmin):
+    """Read-only: members request exports on their data page; only they download them. The file has no public
+    URL (private storage), so the admin shows where it is stored instead of a link."""
+
+    list_display = ["pk", "user", "status", "size", "created_at", "finished_at", "expires_at"]
+    list_select_related = ["user"]
+    list_filter = ["status"]
+    search_fields = ["user__email", "user__username"]
+    raw_id_fields = ["user"]
+    fields = ["user", "status", "stored_as", "size", "created_at", "started_at", "finished_at", "expires_at", "error"]
+    readonly_fields = fields
+
+    @admin.display(description=_("stored as"))
+    def stored_as(self, obj) -> str:
+        return obj.file.name or "—"
+
+    def has_add_permission(self, request) -> bool:
+        return False

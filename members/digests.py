@@ -6,9 +6,15 @@ A digest covers ``(period_start, period_end]``: from the member's last digest (o
 of the hour the job runs for. It lists what happened in the spaces the member belongs to (``member_spaces_for``)
 or watches, and on the items they watch: new and changed pages, new questions (unanswered first), accepted
 answers, upcoming events (next 14 days), popular new posts, and their notifications left for the digest. Every
-entry is filtered by ``visible_items_for`` at the moment of composing, which is right before sending, and
-muted spaces (``SpaceMute``) are left out; hidden, pending-review, scheduled and trashed content is never news.
-A member's own doing is left out too. A whole batch is composed in a fixed number of queries.
+entry is filtered by ``visible_items_for_batch`` (the set-based ``visible_items_for``) at the moment of composing,
+which is right before sending, and muted spaces (``SpaceMute``) are left out; hidden, pending-review, scheduled
+and trashed content is never news. A member's own doing is left out too.
+
+Built for 50,000 members in minutes on one worker: a whole batch is composed in a fixed number of queries (the
+news of its members' spaces loaded once, as plain values, and indexed by space), members who share their spaces
+are batched together (``due_members`` orders them by community), a run looks for changed pages once
+(``PageChanges``), and ``DigestRenderer`` renders what many digests share (an entry, a list, a space's block)
+once per run.
 """
 
 from __future__ import annotations
@@ -17,19 +23,22 @@ import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.template.loader import render_to_string
-from django.urls import reverse
+from django.template.loader import get_template, render_to_string
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from analytics.kinds import VIEW_KINDS
 from analytics.models import ActivityEvent
+from communities.models import CommunityMembership
 from members.models import (
     DigestFrequency,
     DigestRecord,
@@ -42,7 +51,7 @@ from members.models import (
 )
 from members.selectors_notifications import NOTIFICATION_RELATED, notification_message, notification_target
 from spaces.models import Answer, Event, Item, ModerationState, Page, Post, Question, Space, Watch
-from spaces.permissions import member_spaces_for, visible_items_for
+from spaces.permissions import member_spaces_for, visible_items_for_batch
 
 User = get_user_model()
 
@@ -57,13 +66,6 @@ MONDAY = 0
 DEFAULT_FREQUENCY = NotificationPreferences._meta.get_field("digest_frequency").default
 DEFAULT_HOUR = NotificationPreferences._meta.get_field("digest_hour").default
 DEFAULT_SKIP_SEEN = NotificationPreferences._meta.get_field("skip_digest_if_seen").default
-# Activity kinds that mean "the member opened this item" (recorded by the detail views, issue 6). Both spellings
-# are accepted so the digest needs no change whichever the analytics side settles on.
-VIEW_KINDS = tuple(
-    f"{kind}_{suffix}"
-    for kind in ("item", "page", "question", "event", "post", "poll")
-    for suffix in ("view", "viewed")
-)
 UNSUBSCRIBE_SALT = "members.digest-unsubscribe"
 UNSUBSCRIBE_MAX_AGE = timedelta(days=180)
 UNSUBSCRIBE_ACTIVITY = "digest_unsubscribe"
@@ -123,7 +125,13 @@ def due_members(now: datetime) -> QuerySet:
     recorded = DigestRecord.objects.filter(
         user_id=OuterRef("pk"), frequency=OuterRef("digest_freq"), period_end=period_end
     )
-    return members.filter(_local_clock_q(period_end)).filter(rested).exclude(Exists(recorded)).order_by("pk")
+    # Members of the same communities next to each other (most belong to one): the job sends in this order, in
+    # batches, and a batch whose members share their spaces loads those spaces' news once for all of them.
+    communities = CommunityMembership.objects.filter(user_id=OuterRef("pk")).values("community_id")
+    first = Subquery(communities.order_by("community_id")[:1])
+    last = Subquery(communities.order_by("-community_id")[:1])
+    due = members.filter(_local_clock_q(period_end)).filter(rested).exclude(Exists(recorded))
+    return due.order_by(first.asc(nulls_last=True), last.asc(nulls_last=True), "pk")
 
 
 def period_start_for(frequency: str, last_digest_at: datetime | None, period_end: datetime) -> datetime:
@@ -155,7 +163,9 @@ class DigestEntry:
     note: str
     changed_at: datetime
     is_news: bool = True
-    # (target type, target id) pairs whose view events mean the member saw this change.
+    # (target type, target id) pairs whose view events mean the member saw this change: the detail views record
+    # the typed object (``target._meta.label_lower``, e.g. "spaces.page"), and "spaces.item" matches a view of
+    # the shared row.
     view_keys: tuple = ()
     sort_key: tuple = ()
     actor_id: int | None = None
@@ -202,7 +212,7 @@ class Digest:
     def member(self):
         return self.job.member
 
-    @property
+    @cached_property  # a digest is not changed once composed, and this is read several times
     def news_count(self) -> int:
         return sum(1 for s in self.spaces for entry in s.entries() if entry.is_news) + sum(s.more for s in self.spaces)
 
@@ -235,9 +245,19 @@ def prefs_of(member) -> NotificationPreferences:
         return NotificationPreferences(user=member)
 
 
+@dataclass(frozen=True)
+class _Notes:
+    """The notes that depend on the member's period, translated once per batch."""
+
+    new_page: str
+    changed: str
+    new_event: str
+
+
 @dataclass
 class _Batch:
-    """The rows a batch of digests is composed from, loaded once for all its members."""
+    """The rows a batch of digests is composed from, loaded once for all its members, and indexed so that each
+    member's digest is put together from the entries of their own spaces and watched items only."""
 
     spaces: dict[int, Space]
     interest: dict[int, set[int]]  # member -> spaces whose news they get (member of or watching, not muted)
@@ -247,6 +267,73 @@ class _Batch:
     notifications: dict[int, list[Notification]]
     visible: dict[int, set[int]]
     views: dict[int, dict[tuple[str, int], datetime]]
+    # space -> section -> positions in ``entries`` in the order a digest lists them (by sort key; ties in the order
+    # loaded, which is what sorting each member's own entries with a stable sort gives)
+    by_space: dict[int, dict[str, list[int]]] = field(default_factory=dict)
+    # item -> positions of the entries that watching it brings in (its own, and an accepted answer's question's)
+    by_watched: dict[int, list[int]] = field(default_factory=dict)
+    notes: _Notes | None = None
+    # (period, space) -> section -> the entries news in that period, as ``news`` gives them (made once per batch)
+    _news: dict[tuple[datetime, datetime, int], dict[str, list[tuple]]] = field(default_factory=dict)
+    # (position, is news, note) -> the entry as a digest shows it, made once per batch and only when shown
+    _shown: dict[tuple[int, bool, str], DigestEntry] = field(default_factory=dict)
+
+    def news(self, start: datetime, end: datetime, space_id: int) -> dict[str, list[tuple]]:
+        """For each section of the space, in order: (position, entry, is news, note) of the entries a digest for
+        ``(start, end]`` lists, as anyone but their author sees them (``as_news``). Members mostly share their
+        period, so this is worked out once per batch, not once per member."""
+        key = (start, end, space_id)
+        found = self._news.get(key)
+        if found is None:
+            found = self._news[key] = {
+                name: [(p, self.entries[p], *news) for p in positions if (news := self.as_news(p, start, end))]
+                for name, positions in self.by_space[space_id].items()
+            }
+        return found
+
+    def as_news(self, position: int, start: datetime, end: datetime, member_id: int | None = None):
+        """(is news, note) of the entry in a digest for ``(start, end]`` (of ``member_id``), or None when it is not
+        for them: their own doing, outside their period, or (events) neither new nor coming up."""
+        entry = self.entries[position]
+        own = entry.actor_id == member_id
+        if entry.section == "events":
+            upcoming = end <= entry.starts_at <= end + UPCOMING_EVENTS
+            is_new = _in(entry.changed_at, start, end) and entry.starts_at >= end and not own
+            if not (upcoming or is_new):
+                return None
+            return is_new, self.notes.new_event if is_new else ""
+        if own or not _in(entry.changed_at, start, end):
+            return None
+        if entry.section == "pages":
+            return True, self.notes.new_page if _in(entry.created_at, start, end) else self.notes.changed
+        return True, entry.note
+
+    def shown(self, position: int, is_news: bool, note: str) -> DigestEntry:
+        """The entry with its note for this period, for a digest that lists it (not just counts it in "more")."""
+        entry = self.entries[position]
+        if entry.is_news == is_news and entry.note == note:
+            return entry
+        key = (position, is_news, note)
+        shown = self._shown.get(key)
+        if shown is None:
+            shown = self._shown[key] = replace(entry, is_news=is_news, note=note)
+        return shown
+
+
+def _index(entries: list[DigestEntry]) -> tuple[dict[int, dict[str, list[int]]], dict[int, list[int]]]:
+    by_space: dict[int, dict[str, list[int]]] = {}
+    by_watched: dict[int, list[int]] = defaultdict(list)
+    for position, entry in enumerate(entries):
+        sections = by_space.get(entry.space_id)
+        if sections is None:
+            sections = by_space[entry.space_id] = {name: [] for name in SpaceSection.SECTIONS}
+        sections[entry.section].append(position)
+        for item_id in {entry.item_id, *entry.also_item_ids}:
+            by_watched[item_id].append(position)
+    for sections in by_space.values():
+        for positions in sections.values():
+            positions.sort(key=lambda position: entries[position].sort_key)  # stable: ties keep the loading order
+    return by_space, dict(by_watched)
 
 
 def _watches(member_ids: list[int]) -> tuple[dict[int, set[int]], dict[int, set[int]], dict[int, int]]:
@@ -265,31 +352,103 @@ def _watches(member_ids: list[int]) -> tuple[dict[int, set[int]], dict[int, set[
 # Digests list live content only: hidden or pending content is not news, even for the moderators who may see it
 # (they hear of it through flags), and trashed content is gone. Visibility per member is applied on top.
 LIVE = Q(item__moderation_state=ModerationState.VISIBLE, item__deleted_at=None)
+# What every entry reads of its item and space: plain values, not model instances (a batch reads thousands).
+ITEM_COLUMNS = ("item_id", "space_id", "item__created_at", "item__author_id", "space__slug", "space__community__slug")
+_PATHS: dict[tuple, str] = {}
+
+
+def _link(url_name: str, community_slug: str, space_slug: str, **kwargs) -> str:
+    """The absolute link to a typed item, as its ``get_absolute_url`` makes it (the tests hold the two equal),
+    remembered for the process: a batch links thousands of items and most of them again in the next batch."""
+    key = (url_name, get_script_prefix(), community_slug, space_slug, *kwargs.items())
+    path = _PATHS.get(key)
+    if path is None:
+        if len(_PATHS) >= 200_000:
+            _PATHS.clear()
+        path = _PATHS[key] = reverse(
+            url_name, kwargs={"community_slug": community_slug, "space_slug": space_slug, **kwargs}
+        )
+    return _absolute(path)
 
 
 def _where(space_ids, item_ids) -> Q:
     return Q(space_id__in=space_ids) | Q(item_id__in=item_ids)
 
 
-def _page_entries(space_ids, item_ids, lo, hi) -> list[DigestEntry]:
+class PageChanges:
+    """Which pages are new or changed in a period, looked up once per run of the job instead of once per batch.
+
+    "Changed" reads ``Page.last_edited_at``, which has no index: asked per batch, it reads every page of the
+    batch's spaces (at scale, tens of thousands of rows for each batch). A run asks once per period and keeps the
+    ids by space and item; each batch then reads only those pages, by primary key and under the very same
+    conditions, so what it lists is what the database holds at that moment. A page can only join the set later by
+    being created after the lookup (a copied page keeps its source's edit time), and each batch looks for those
+    too. (A page moved into another space while the job runs is looked for under its old space.)
+    """
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[datetime, datetime], tuple[datetime, dict[int, set[int]], dict[int, int]]] = {}
+
+    def candidates(self, space_ids, item_ids, lo: datetime, hi: datetime) -> tuple[set[int], datetime]:
+        """Ids of the pages of these spaces and items new or changed in ``(lo, hi]`` when first asked, and when."""
+        found = self._found.get((lo, hi))
+        if found is None:
+            # An hour's margin: a page created just before the lookup, in a transaction not yet committed, is
+            # looked for with the ones created after it.
+            found_at = timezone.now() - timedelta(hours=1)
+            by_space: dict[int, set[int]] = defaultdict(set)
+            by_item: dict[int, int] = {}
+            changed = Page.objects.filter(last_edited_at__gt=lo, last_edited_at__lte=hi).order_by()
+            new = Page.objects.filter(item__created_at__gt=lo, item__created_at__lte=hi).order_by()
+            rows = changed.values_list("pk", "item_id", "space_id").union(new.values_list("pk", "item_id", "space_id"))
+            for pk, item_id, space_id in rows:
+                by_space[space_id].add(pk)
+                by_item[item_id] = pk
+            found = self._found[(lo, hi)] = (found_at, by_space, by_item)
+        found_at, by_space, by_item = found
+        ids = {pk for space_id in space_ids for pk in by_space.get(space_id, ())}
+        return ids | {by_item[item_id] for item_id in item_ids if item_id in by_item}, found_at
+
+
+def _page_entries(space_ids, item_ids, lo, hi, changes: PageChanges | None = None) -> list[DigestEntry]:
     new = Q(item__created_at__gt=lo, item__created_at__lte=hi)
     changed = Q(last_edited_at__gt=lo, last_edited_at__lte=hi)
     pages = Page.objects.filter(_where(space_ids, item_ids), LIVE).filter(new | changed)
+    columns = ("pk", "slug", "title", "last_edited_at", "last_edited_by_id", *ITEM_COLUMNS, "position")
+    if changes is None:
+        rows = list(pages.values_list(*columns))
+    else:
+        ids, found_at = changes.candidates(space_ids, item_ids, lo, hi)
+        later = pages.filter(item__created_at__gt=found_at).order_by().values_list(*columns)
+        rows = list(pages.filter(pk__in=ids).order_by().values_list(*columns).union(later))
+        rows.sort(key=lambda row: (row[-1], row[2], row[0]))  # the pages' own order: position, title
     entries = []
-    for page in pages.select_related("item", "space__community"):
-        created = page.item.created_at
-        changed_at = max(filter(None, [created, page.last_edited_at]))
+    for (
+        pk,
+        slug,
+        title,
+        edited_at,
+        editor_id,
+        item_id,
+        space_id,
+        created,
+        author_id,
+        space_slug,
+        community_slug,
+        _position,
+    ) in rows:
+        changed_at = max(filter(None, [created, edited_at]))
         entries.append(
             DigestEntry(
-                item_id=page.item_id,
-                space_id=page.space_id,
-                title=page.title,
-                url=_absolute(page.get_absolute_url()),
+                item_id=item_id,
+                space_id=space_id,
+                title=title,
+                url=_link("spaces:page-detail", community_slug, space_slug, page_slug=slug),
                 note="",  # set per member: new in their period, or changed
                 changed_at=changed_at,
-                view_keys=(("spaces.page", page.pk), ("spaces.item", page.item_id)),
+                view_keys=(("spaces.page", pk), ("spaces.item", item_id)),
                 sort_key=(-changed_at.timestamp(),),
-                actor_id=page.last_edited_by_id or page.item.author_id,
+                actor_id=editor_id or author_id,
                 section="pages",
                 created_at=created,
             )
@@ -302,24 +461,34 @@ def _question_entries(space_ids, item_ids, lo, hi) -> list[DigestEntry]:
         item__created_at__gt=lo, item__created_at__lte=hi
     )
     entries = []
-    for question in questions.select_related("item", "space__community"):
-        unanswered = question.answer_count == 0
+    for (
+        pk,
+        slug,
+        title,
+        answer_count,
+        item_id,
+        space_id,
+        created,
+        author_id,
+        space_slug,
+        community_slug,
+    ) in questions.values_list("pk", "slug", "title", "answer_count", *ITEM_COLUMNS):
+        unanswered = answer_count == 0
         note = (
             _("Unanswered")
             if unanswered
-            else ngettext("%(count)d answer", "%(count)d answers", question.answer_count)
-            % {"count": question.answer_count}
+            else ngettext("%(count)d answer", "%(count)d answers", answer_count) % {"count": answer_count}
         )
         entry = DigestEntry(
-            item_id=question.item_id,
-            space_id=question.space_id,
-            title=question.title,
-            url=_absolute(question.get_absolute_url()),
+            item_id=item_id,
+            space_id=space_id,
+            title=title,
+            url=_link("spaces:question-detail", community_slug, space_slug, question_slug=slug),
             note=note,
-            changed_at=question.item.created_at,
-            view_keys=(("spaces.question", question.pk), ("spaces.item", question.item_id)),
-            sort_key=(not unanswered, -question.item.created_at.timestamp()),
-            actor_id=question.item.author_id,
+            changed_at=created,
+            view_keys=(("spaces.question", pk), ("spaces.item", item_id)),
+            sort_key=(not unanswered, -created.timestamp()),
+            actor_id=author_id,
             section="questions",
         )
         entries.append(entry)
@@ -340,21 +509,40 @@ def _answer_entries(space_ids, item_ids, lo, hi) -> list[DigestEntry]:
     entries = []
     live_question = Q(question__item__moderation_state=ModerationState.VISIBLE, question__item__deleted_at=None)
     answers = Answer.objects.filter(LIVE, live_question, pk__in=list(accepted), question__accepted_answer_id=F("pk"))
-    answers = answers.select_related("item", "question__item", "question__space__community")
-    for answer in answers:
-        moment, actor_id = accepted[answer.pk]
-        question = answer.question
+    for (
+        pk,
+        item_id,
+        question_id,
+        question_item_id,
+        space_id,
+        slug,
+        title,
+        space_slug,
+        community_slug,
+    ) in answers.values_list(
+        "pk",
+        "item_id",
+        "question_id",
+        "question__item_id",
+        "question__space_id",
+        "question__slug",
+        "question__title",
+        "question__space__slug",
+        "question__space__community__slug",
+    ):
+        moment, actor_id = accepted[pk]
+        question_url = _link("spaces:question-detail", community_slug, space_slug, question_slug=slug)
         entry = DigestEntry(
-            item_id=answer.item_id,
-            space_id=question.space_id,
-            title=question.title,
-            url=_absolute(answer.get_absolute_url()),
+            item_id=item_id,
+            space_id=space_id,
+            title=title,
+            url=f"{question_url}#answer-{pk}",
             note=_("An answer was accepted"),
             changed_at=moment,
-            view_keys=(("spaces.question", question.pk), ("spaces.item", question.item_id)),
+            view_keys=(("spaces.question", question_id), ("spaces.item", question_item_id)),
             sort_key=(-moment.timestamp(),),
             actor_id=actor_id,
-            also_item_ids=(question.item_id,),
+            also_item_ids=(question_item_id,),
             section="answers",
         )
         entries.append(entry)
@@ -366,19 +554,30 @@ def _event_entries(space_ids, item_ids, lo, hi, earliest_end, latest_end) -> lis
     new = Q(item__created_at__gt=lo, item__created_at__lte=hi, starts_at__gte=earliest_end)
     events = Event.objects.filter(_where(space_ids, item_ids), LIVE).filter(upcoming | new)
     entries = []
-    for event in events.select_related("item", "space__community"):
+    for (
+        pk,
+        slug,
+        title,
+        starts_at,
+        item_id,
+        space_id,
+        created,
+        author_id,
+        space_slug,
+        community_slug,
+    ) in events.values_list("pk", "slug", "title", "starts_at", *ITEM_COLUMNS):
         entry = DigestEntry(
-            item_id=event.item_id,
-            space_id=event.space_id,
-            title=event.title,
-            url=_absolute(event.get_absolute_url()),
+            item_id=item_id,
+            space_id=space_id,
+            title=title,
+            url=_link("spaces:event-detail", community_slug, space_slug, event_slug=slug),
             note="",
-            changed_at=event.item.created_at,
-            view_keys=(("spaces.event", event.pk), ("spaces.item", event.item_id)),
-            sort_key=(event.starts_at.timestamp(),),
-            actor_id=event.item.author_id,
+            changed_at=created,
+            view_keys=(("spaces.event", pk), ("spaces.item", item_id)),
+            sort_key=(starts_at.timestamp(),),
+            actor_id=author_id,
             section="events",
-            starts_at=event.starts_at,
+            starts_at=starts_at,
         )
         entries.append(entry)
     return entries
@@ -389,28 +588,37 @@ def _post_entries(space_ids, item_ids, lo, hi) -> list[DigestEntry]:
         Post.objects.filter(_where(space_ids, item_ids), LIVE)
         .filter(item__created_at__gt=lo, item__created_at__lte=hi)
         .annotate(comment_total=Count("item__comments"))
-        .select_related("item", "space__community")
     )
     entries = []
-    for post in posts:
-        likes, comments = post.item.like_count, post.comment_total
+    for (
+        pk,
+        title,
+        likes,
+        comments,
+        item_id,
+        space_id,
+        created,
+        author_id,
+        space_slug,
+        community_slug,
+    ) in posts.values_list("pk", "item__title", "item__like_count", "comment_total", *ITEM_COLUMNS):
         entry = DigestEntry(
-            item_id=post.item_id,
-            space_id=post.space_id,
-            title=post.item.title or _("Post"),
-            url=_absolute(post.get_absolute_url()),
+            item_id=item_id,
+            space_id=space_id,
+            title=title or _("Post"),
+            url=_link("spaces:post-detail", community_slug, space_slug, post_id=pk),
             note=_("%(likes)s likes · %(comments)s comments") % {"likes": likes, "comments": comments},
-            changed_at=post.item.created_at,
-            view_keys=(("spaces.post", post.pk), ("spaces.item", post.item_id)),
-            sort_key=(-(likes + comments), -post.item.created_at.timestamp()),
-            actor_id=post.item.author_id,
+            changed_at=created,
+            view_keys=(("spaces.post", pk), ("spaces.item", item_id)),
+            sort_key=(-(likes + comments), -created.timestamp()),
+            actor_id=author_id,
             section="posts",
         )
         entries.append(entry)
     return entries
 
 
-def _load_batch(jobs: list[DigestJob], now: datetime) -> _Batch:
+def _load_batch(jobs: list[DigestJob], now: datetime, pages: PageChanges | None) -> _Batch:
     members = [job.member for job in jobs]
     member_ids = [member.pk for member in members]
     lo = min(job.period_start for job in jobs)
@@ -429,12 +637,13 @@ def _load_batch(jobs: list[DigestJob], now: datetime) -> _Batch:
     all_spaces = set().union(*interest.values())
     all_items = set().union(*extra_items.values())
     entries = [
-        *_page_entries(all_spaces, all_items, lo, hi),
+        *_page_entries(all_spaces, all_items, lo, hi, pages),
         *_question_entries(all_spaces, all_items, lo, hi),
         *_answer_entries(all_spaces, all_items, lo, hi),
         *_event_entries(all_spaces, all_items, lo, hi, earliest_end, hi),
         *_post_entries(all_spaces, all_items, lo, hi),
     ]
+    by_space, by_watched = _index(entries)
     notifications: dict[int, list[Notification]] = defaultdict(list)
     for notification in (
         Notification.objects.filter(recipient_id__in=member_ids, email_state=EmailState.DIGEST, created_at__lte=hi)
@@ -442,85 +651,107 @@ def _load_batch(jobs: list[DigestJob], now: datetime) -> _Batch:
         .order_by("-created_at", "-pk")
     ):
         notifications[notification.recipient_id].append(notification)
+    # The items worth a visibility check per member: everything in their spaces, what their watched items bring
+    # in, and their notifications' items.
+    space_items = {
+        space_id: {entries[p].item_id for positions in sections.values() for p in positions}
+        for space_id, sections in by_space.items()
+    }
     candidates: dict[int, set[int]] = {}
     for m in member_ids:
-        wanted = {e.item_id for e in entries if e.space_id in interest[m] or e.item_id in extra_items[m]}
-        wanted |= {e.item_id for e in entries if set(e.also_item_ids) & extra_items[m]}
-        wanted |= {n.item_id for n in notifications[m] if n.item_id is not None}
+        wanted = {n.item_id for n in notifications[m] if n.item_id is not None}
+        for space_id in interest[m]:
+            wanted |= space_items.get(space_id, set())
+        for item_id in extra_items[m]:
+            wanted.update(entries[p].item_id for p in by_watched.get(item_id, ()))
         candidates[m] = wanted
     wanted_ids = set().union(*candidates.values())
-    visible = visible_items_for(members, wanted_ids, only=candidates, now=now)
+    visible = visible_items_for_batch(members, wanted_ids, only=candidates, now=now)
     space_ids = all_spaces | {e.space_id for e in entries}
     spaces = {s.pk: s for s in Space.objects.filter(pk__in=space_ids).select_related("community")}
     views: dict[int, dict[tuple[str, int], datetime]] = defaultdict(dict)
     if any(prefs_of(member).skip_digest_if_seen for member in members):
         for row in (
-            ActivityEvent.objects.filter(member_id__in=member_ids, kind__in=VIEW_KINDS, occurred_at__gt=lo)
+            ActivityEvent.objects.filter(member_id__in=member_ids, kind__in=sorted(VIEW_KINDS), occurred_at__gt=lo)
             .values("member_id", "target_type", "target_id")
             .annotate(last=Max("occurred_at"))
         ):
             views[row["member_id"]][(row["target_type"], row["target_id"])] = row["last"]
-    return _Batch(spaces, interest, extra_items, muted, entries, notifications, visible, views)
+    return _Batch(
+        spaces,
+        interest,
+        extra_items,
+        muted,
+        entries,
+        notifications,
+        visible,
+        views,
+        by_space=by_space,
+        by_watched=by_watched,
+    )
 
 
-def compose_digests(jobs: list[DigestJob], *, now: datetime | None = None) -> list[Digest]:
+def compose_digests(
+    jobs: list[DigestJob], *, now: datetime | None = None, pages: PageChanges | None = None
+) -> list[Digest]:
     """The digest of every job, composed from one fixed set of queries for the whole batch.
 
     Only what each member may see at ``now`` (``visible_items_for``), in the spaces they belong to or watch and
     on the items they watch, never from a muted space, and not their own doing. Each digest knows whether the
-    member already viewed every item in it after its last change (``all_seen``).
+    member already viewed every item in it after its last change (``all_seen``). A run of the job gives its
+    ``pages`` (``PageChanges``), so the batches after the first one do not look for changed pages again.
     """
     if not jobs:
         return []
     now = now or timezone.now()
-    batch = _load_batch(jobs, now)
+    batch = _load_batch(jobs, now, pages)
+    batch.notes = _Notes(new_page=_("New page"), changed=_("Changed"), new_event=_("New event"))
     return [_compose_one(job, batch) for job in jobs]
 
 
 def _compose_one(job: DigestJob, batch: _Batch) -> Digest:
-    m = job.member.pk
-    start, end = job.period_start, job.period_end
+    """One member's digest, from the entries of their spaces and watched items only (``_Batch`` indexes them)."""
+    m, start, end = job.member.pk, job.period_start, job.period_end
     visible = batch.visible.get(m, set())
-    sections: dict[int, SpaceSection] = {}
-    for entry in batch.entries:
-        wanted = entry.space_id in batch.interest[m] or entry.item_id in batch.watched_items[m]
-        wanted = wanted or bool(set(entry.also_item_ids) & batch.watched_items[m])
-        if not wanted or entry.item_id not in visible or entry.space_id in batch.muted[m]:
+    interest, watched, muted = batch.interest[m], batch.watched_items[m], batch.muted[m]
+    # Spaces they follow give all their entries; a watched item elsewhere gives its own (and its answer's).
+    partial = {batch.entries[p].space_id for item_id in watched for p in batch.by_watched.get(item_id, ())}
+    found = []
+    for space_id in interest | partial:
+        if space_id in muted or space_id not in batch.by_space:
             continue
-        own = entry.actor_id == m
-        if entry.section == "events":
-            upcoming = end <= entry.starts_at <= end + UPCOMING_EVENTS
-            is_new = _in(entry.changed_at, start, end) and entry.starts_at >= end and not own
-            if not (upcoming or is_new):
-                continue
-            entry = replace(entry, is_news=is_new, note=_("New event") if is_new else "")
-        elif entry.section == "pages":
-            if own or not _in(entry.changed_at, start, end):
-                continue
-            entry = replace(entry, note=_("New page") if _in(entry.created_at, start, end) else _("Changed"))
-        elif own or not _in(entry.changed_at, start, end):
-            continue
-        section = sections.get(entry.space_id)
-        if section is None:
-            section = sections[entry.space_id] = SpaceSection(space=batch.spaces[entry.space_id])
-        getattr(section, entry.section).append(entry)
-    for section in sections.values():
-        for name in SpaceSection.SECTIONS:
-            entries = sorted(getattr(section, name), key=lambda e: e.sort_key)
+        whole = space_id in interest
+        section = SpaceSection(space=batch.spaces[space_id])
+        first = None  # the first of its entries in loading order: how equal names were ordered before
+        for name, news in batch.news(start, end, space_id).items():
+            kept = getattr(section, name)
             limit = POPULAR_POSTS if name == "posts" else MAX_PER_SECTION
-            section.more += sum(1 for e in entries[limit:] if e.is_news)
-            setattr(section, name, entries[:limit])
+            for position, entry, is_news, note in news:
+                if entry.item_id not in visible:
+                    continue
+                if not whole and entry.item_id not in watched and not watched.intersection(entry.also_item_ids):
+                    continue
+                if entry.actor_id == m:
+                    own = batch.as_news(position, start, end, member_id=m)
+                    if own is None:
+                        continue
+                    is_news, note = own
+                if first is None or position < first:
+                    first = position
+                if len(kept) < limit:
+                    kept.append(batch.shown(position, is_news, note))
+                elif is_news:
+                    section.more += 1
+        if first is not None:
+            found.append((section.space.community.name, section.space.name, first, section))
+    found.sort(key=lambda row: row[:3])
     notifications = [
         _notification_entry(n)
         for n in batch.notifications[m]
         if (n.item_id is None or n.item_id in visible)
-        and (n.space_id or (n.item.space_id if n.item_id else None)) not in batch.muted[m]
+        and (n.space_id or (n.item.space_id if n.item_id else None)) not in muted
     ]
-    digest = Digest(
-        job=job,
-        notifications=notifications,
-        spaces=sorted(sections.values(), key=lambda s: (s.space.community.name, s.space.name)),
-    )
+    digest = Digest(job=job, notifications=notifications, spaces=[row[3] for row in found])
     digest.all_seen = _all_seen(digest, batch.views[m])
     return digest
 
@@ -595,8 +826,85 @@ def unsubscribe_state(token: str) -> UnsubscribeState:
     return UnsubscribeState(valid=True, member=member, record=record, already=used or off)
 
 
-def digest_context(digest: Digest, *, unsubscribe: str) -> dict:
-    """What the digest templates (the e-mail and the preview page) read."""
+class DigestRenderer:
+    """Renders digests, writing what many of them share only once.
+
+    A space's block reads the same in most digests that list it, and where two differ (a member's own page left
+    out, a restricted page shown to admins, another "and N more") most of their lists and entries are the same.
+    So each distinct entry, list and block, per language (and time zone, for event times), is rendered once from
+    ``emails/partials/digest_entry.*``, ``digest_list.*`` and ``digest_space.*`` and pasted into every digest that
+    has it. The keys are everything a piece shows, so a renamed page or another note makes a new piece, never a
+    stale one. One renderer serves a whole run of the job; a new one renders a single digest.
+    """
+
+    MAX_CACHED = 100_000  # a bound on memory in a long run: the cache starts over when it is full
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple, tuple[str, str]] = {}
+        self._templates = {
+            part: tuple(get_template(f"emails/partials/digest_{part}.{ext}") for ext in ("html", "txt"))
+            for part in ("space", "list", "entry")
+        }
+
+    def space_blocks(self, digest: Digest) -> tuple[list[str], list[str]]:
+        """The HTML and the plain-text block of each space of ``digest``, in the active language and time zone."""
+        language = translation.get_language()
+        zone_name = timezone.get_current_timezone_name()
+        html, text = [], []
+        for section in digest.spaces:
+            lists = {}
+            for name in section.SECTIONS:
+                entries = getattr(section, name)
+                if not entries:
+                    lists[name] = ("", "")
+                    continue
+                zone_key = zone_name if name == "events" else None  # only event times depend on the time zone
+                keys = tuple((name, language, zone_key, e.title, e.url, e.note, e.starts_at) for e in entries)
+                lists[name] = self._rendered(keys, self._render_list, name, keys)
+            space = section.space
+            space_url = _link("spaces:home", space.community.slug, space.slug)
+            key = (language, space_url, space.name, space.community.name, section.more, *lists.values())
+            block = self._rendered(key, self._render_space, section, space_url, lists)
+            html.append(block[0])
+            text.append(block[1])
+        return html, text
+
+    def _rendered(self, key: tuple, render, *args) -> tuple[str, str]:
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) >= self.MAX_CACHED:
+                self._cache.clear()
+            found = self._cache[key] = render(*args)
+        return found
+
+    # Template output is safe already (escaped as it was rendered): the pieces are pasted into each other as they are.
+    def _render_space(self, section: SpaceSection, space_url: str, lists: dict[str, tuple[str, str]]):
+        html, text = self._templates["space"]
+        context = {"section": section, "space_url": space_url}
+        return (
+            html.render({**context, "lists": {name: pair[0] for name, pair in lists.items()}}),
+            text.render({**context, "lists": {name: pair[1] for name, pair in lists.items()}}),
+        )
+
+    def _render_list(self, name: str, keys: tuple[tuple, ...]) -> tuple[str, str]:
+        lines = [self._rendered(key, self._render_entry, key) for key in keys]
+        html, text = self._templates["list"]
+        return (
+            html.render({"name": name, "lines": [pair[0] for pair in lines]}),
+            text.render({"name": name, "lines": [pair[1] for pair in lines]}),
+        )
+
+    def _render_entry(self, key: tuple) -> tuple[str, str]:
+        name, _language, _zone, title, url, note, starts_at = key
+        context = {"name": name, "e": {"title": title, "url": url, "note": note, "starts_at": starts_at}}
+        html, text = self._templates["entry"]
+        return html.render(context), text.render(context)
+
+
+def digest_context(digest: Digest, *, unsubscribe: str, renderer: DigestRenderer | None = None) -> dict:
+    """What the digest templates (the e-mail and the preview page) read, with each space's block rendered in the
+    active language and time zone (by ``renderer``, which reuses blocks it rendered before)."""
+    space_html, space_text = (renderer or DigestRenderer()).space_blocks(digest)
     return {
         "digest": digest,
         "member": digest.member,
@@ -605,15 +913,18 @@ def digest_context(digest: Digest, *, unsubscribe: str) -> dict:
         "unsubscribe_url": unsubscribe,
         "preferences_url": _absolute(reverse("members:notification-preferences")),
         "weekly": digest.job.frequency == DigestFrequency.WEEKLY,
+        "space_blocks": space_html,
+        "space_blocks_text": space_text,
     }
 
 
-def render_digest(digest: Digest, *, unsubscribe: str) -> tuple[str, str, str]:
-    """Subject, plain text and HTML of a digest, in the member's language and time zone."""
+def render_digest(digest: Digest, *, unsubscribe: str, renderer: DigestRenderer | None = None) -> tuple[str, str, str]:
+    """Subject, plain text and HTML of a digest, in the member's language and time zone. Give the job's
+    ``renderer`` when rendering many digests: blocks they share are rendered once."""
     profile = getattr(digest.member, "profile", None)
     language = getattr(profile, "preferred_language", None) or settings.LANGUAGE_CODE
-    context = digest_context(digest, unsubscribe=unsubscribe)
     with translation.override(language), timezone.override(zone(getattr(profile, "time_zone", "UTC"))):
+        context = digest_context(digest, unsubscribe=unsubscribe, renderer=renderer)
         subject = " ".join(render_to_string("emails/digest_subject.txt", context).split())
         text = render_to_string("emails/digest_body.txt", context)
         html = render_to_string("emails/digest_body.html", context)

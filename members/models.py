@@ -130,6 +130,7 @@ class NotificationKind(models.TextChoices):
     PAPER_DECIDED = "paper_decided", _("My paper was accepted or declined")
     EVENT_REMINDER = "event_reminder", _("A reminder of an event I registered for")
     ANNOUNCEMENT = "announcement", _("An announcement in my spaces")
+    DATA_EXPORT = "data_export", _("My data export is ready")
 
 
 # Direct things may be e-mailed at once (within the hourly cap); everything else waits for the digest.
@@ -167,7 +168,7 @@ class Notification(models.Model):
     space = models.ForeignKey(
         "spaces.Space", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
-    text = models.CharField(max_length=300, blank=True, help_text=_("For notifications without an item."))
+    text = models.TextField(blank=True, help_text=_("For notifications without an item."))
     url = models.CharField(max_length=500, blank=True)
     dedupe_key = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -266,3 +267,99 @@ class DigestRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.frequency} digest of {self.user_id} to {self.period_end:%Y-%m-%d}"
+
+
+# --- Personal access tokens for the REST API (issue 8) ----------------------------------------------------------
+class TokenScope(models.TextChoices):
+    READ = "read", _("Read only")
+    READ_WRITE = "read_write", _("Read and write")
+
+
+class PersonalAccessTokenQuerySet(models.QuerySet["PersonalAccessToken"]):
+    def usable(self) -> "PersonalAccessTokenQuerySet":
+        """Tokens that are neither revoked nor expired (their owner's state is checked when one is used)."""
+        from django.utils import timezone
+
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=timezone.now())
+        )
+
+
+class PersonalAccessToken(models.Model):
+    """A member's key to the REST API. Only a SHA-256 hash of the secret is stored; the secret is shown once,
+    when the token is created. ``prefix`` (the first characters) is kept to tell tokens apart in lists."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    scope = models.CharField(_("scope"), max_length=12, choices=TokenScope.choices, default=TokenScope.READ)
+    prefix = models.CharField(max_length=16, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = PersonalAccessTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == TokenScope.READ_WRITE
+
+    @property
+    def is_expired(self) -> bool:
+        from django.utils import timezone
+
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and not self.is_expired
+
+
+# --- A member's download of their own data (issue 8, item 5) ------------------------------------------------------
+class DataExportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to start")
+    RUNNING = "running", _("Being prepared")
+    READY = "ready", _("Ready to download")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
+
+
+def data_export_storage():
+    """Exports hold a member's private data: private storage, served only to their owner by a checked view."""
+    from django.core.files.storage import storages
+
+    return storages["private"]
+
+
+def data_export_path(instance: "DataExport", filename: str) -> str:
+    return f"exports/{instance.user_id}/{filename}"
+
+
+class DataExport(models.Model):
+    """A ZIP of everything a member may take away (``members.exports``), built by a Celery task, downloadable by
+    that member only until ``expires_at``; a periodic task deletes the file after that."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_exports")
+    status = models.CharField(max_length=10, choices=DataExportStatus.choices, default=DataExportStatus.PENDING)
+    file = models.FileField(upload_to=data_export_path, storage=data_export_storage, max_length=500, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"data export {self.pk} of {self.user_id} ({self.status})"

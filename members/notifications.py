@@ -25,8 +25,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
-from django.utils.text import Truncator
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from members.models import (
@@ -120,7 +119,7 @@ def notify(
             actor_id=actor_id,
             item=item,
             space=space,
-            text=Truncator(text).chars(300),
+            text=text,  # in full: a moderator's warning must reach its author whole
             url=url[:500],
             dedupe_key=dedupe_key,
             email_state=initial_email_state(kind, email_off, frequency),
@@ -246,9 +245,12 @@ def notification_email_send(*, notification_id: int) -> str:
 
 def _send(notification: Notification) -> None:
     from copapp.emails import send_templated_email
+    from members.language import language_of
     from members.selectors_notifications import notification_rows
 
-    row = notification_rows([_with_item(notification)])[0]
+    language = language_of(notification.recipient)
+    with translation.override(language):  # the one-line message is composed here, in the recipient's language
+        row = notification_rows([_with_item(notification)])[0]
     send_templated_email(
         "notification",
         [notification.recipient.email],
@@ -258,6 +260,7 @@ def _send(notification: Notification) -> None:
             "open_url": settings.SITE_URL + row.open_url,
             "preferences_url": settings.SITE_URL + _preferences_path(),
         },
+        language=language,
     )
 
 

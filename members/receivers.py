@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -29,6 +30,7 @@ from analytics.models import ActivityEvent
 from communities.models import CommunityRole
 from copapp.signals import account_erasing
 from members import notifications
+from members.language import language_of_id
 from members.models import Notification, NotificationKind, NotificationPreferences, SpaceMute
 from spaces.models import (
     Answer,
@@ -243,10 +245,11 @@ def on_join_request_decided(event: ActivityEvent) -> None:
     if request is None:
         return
     space = request.space
-    if request.status == JoinRequestStatus.APPROVED:
-        text = _("Your request to join %(space)s was approved.") % {"space": space.name}
-    else:
-        text = _("Your request to join %(space)s was declined.") % {"space": space.name}
+    with translation.override(language_of_id(request.user_id)):  # stored text: in the recipient's language
+        if request.status == JoinRequestStatus.APPROVED:
+            text = _("Your request to join %(space)s was approved.") % {"space": space.name}
+        else:
+            text = _("Your request to join %(space)s was declined.") % {"space": space.name}
     Fanout(event).notify(
         Kind.REQUEST_DECIDED, _people(request.user_id), space=space, text=text, url=space.get_absolute_url()
     )
@@ -257,12 +260,14 @@ def on_invite(event: ActivityEvent) -> None:
     invitation = _typed(event, Invitation, "space__community", "invited_by")
     if invitation is None or invitation.invitee_id is None:
         return
-    who = invitation.invited_by.public_name if invitation.invited_by else _("Someone")
+    with translation.override(language_of_id(invitation.invitee_id)):  # stored text: in the recipient's language
+        who = invitation.invited_by.public_name if invitation.invited_by else _("Someone")
+        text = _("%(who)s invited you to %(space)s") % {"who": who, "space": invitation.space.name}
     Fanout(event).notify(
         Kind.INVITATION,
         _people(invitation.invitee_id),
         space=invitation.space,
-        text=_("%(who)s invited you to %(space)s") % {"who": who, "space": invitation.space.name},
+        text=text,
         url=reverse("spaces:invitation", kwargs={"token": invitation.token}),
     )
 
@@ -272,10 +277,11 @@ def on_paper_decided(event: ActivityEvent) -> None:
     if paper is None:
         return
     event_ = paper.event
-    if event.kind == "paper_accepted":
-        text = _("Your paper “%(title)s” was accepted.") % {"title": paper.title}
-    else:
-        text = _("Your paper “%(title)s” was declined.") % {"title": paper.title}
+    with translation.override(language_of_id(paper.author_id)):  # stored text: in the recipient's language
+        if event.kind == "paper_accepted":
+            text = _("Your paper “%(title)s” was accepted.") % {"title": paper.title}
+        else:
+            text = _("Your paper “%(title)s” was declined.") % {"title": paper.title}
     url = reverse(
         "spaces:paper-detail",
         kwargs={
@@ -367,13 +373,14 @@ def moderation_notify(entry: ModerationLogEntry) -> None:
         if not isinstance(item, Item) or item.deleted_at is not None:
             item = None
     where = entry.space.name if entry.space_id else (entry.community.name if entry.community_id else "")
-    text = str(MODERATION_TOLD[entry.action])
-    if entry.target_label and model is not None and model is not User:  # a member's profile: they know their name
-        text += _(": “%(label)s”") % {"label": entry.target_label}
-    if where:
-        text += _(" in %(where)s") % {"where": where}
-    if entry.reason:
-        text += _(". Reason: %(reason)s") % {"reason": entry.reason}
+    with translation.override(language_of_id(entry.subject_id)):  # stored text: in the recipient's language
+        text = str(MODERATION_TOLD[entry.action])
+        if entry.target_label and model is not None and model is not User:  # a member's profile: they know it
+            text += _(": “%(label)s”") % {"label": entry.target_label}
+        if where:
+            text += _(" in %(where)s") % {"where": where}
+        if entry.reason:
+            text += _(". Reason: %(reason)s") % {"reason": entry.reason}
     notifications.notify(
         kind=Kind.MODERATION,
         recipients=_people(entry.subject_id),
@@ -449,3 +456,11 @@ def erase_notification_data(sender, user, **kwargs) -> None:
     Notification.objects.filter(recipient=user).delete()
     SpaceMute.objects.filter(user=user).delete()
     NotificationPreferences.objects.filter(user=user).delete()
+
+
+@receiver(account_erasing, dispatch_uid="members.erase_data_exports")
+def erase_data_exports(sender, user, **kwargs) -> None:
+    """A deleted account's data archives (issue 8) go with the rest of its personal data."""
+    from members.exports import data_exports_delete_for
+
+    data_exports_delete_for(user=user)

@@ -97,3 +97,19 @@ def account_delete(*, actor, user) -> None:
     user.deleted_at = timezone.now()
     user.set_unusable_password()
     user.save()
+
+
+@transaction.atomic
+def profile_language_set(*, actor, user, language: str) -> Profile:
+    """Store ``user``'s interface language (a code from ``settings.LANGUAGES``), chosen in the language switcher."""
+    from django.conf import settings
+
+    if actor.pk != user.pk and not actor.is_staff:
+        raise PermissionDenied
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError(_("Unknown language: %s") % language)
+    profile, _created = Profile.objects.get_or_create(user=user)
+    if profile.preferred_language != language:
+        profile.preferred_language = language
+        profile.save(update_fields=["preferred_language", "updated_at"])
+    return profile

@@ -42,3 +42,20 @@ def digests_send_due_task(now: str | None = None) -> dict:
 
     report = digests_run(now=datetime.fromisoformat(now) if now else None)
     return {"period_end": report.period_end.isoformat(), "counts": report.counts, "uncertain": report.uncertain}
+
+
+# --- Members' downloads of their own data (issue 8, item 5) ------------------------------------------------------
+@shared_task
+def data_export_build_task(export_id: int) -> str:
+    """Build one member's data archive (``members.exports``); safe to run twice."""
+    from members.exports import data_export_build
+
+    return data_export_build(export_id=export_id)
+
+
+@shared_task
+def data_exports_purge_task() -> int:
+    """Hourly (beat): delete the files of data exports past their seven days, and of abandoned ones."""
+    from members.exports import data_exports_purge
+
+    return data_exports_purge()

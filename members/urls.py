@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members import views, views_digests, views_notifications
+from members import views, views_digests, views_exports, views_notifications, views_tokens
 
 app_name = "members"
 
@@ -35,4 +35,11 @@ urlpatterns = [
     # Digests (issue 5): the preview (a member's own, or any member's for site staff) and one-click unsubscribe.
     path("me/digest/preview/", views_digests.digest_preview, name="digest-preview"),
     path("unsubscribe/<str:token>/", views_digests.digest_unsubscribe, name="digest-unsubscribe"),
+    # A member's download of all their own data (issue 8).
+    path("me/data/", views_exports.data_export_page, name="data-export"),
+    path("me/data/export/", views_exports.data_export_request, name="data-export-request"),
+    path("me/data/<int:export_id>/download/", views_exports.data_export_download, name="data-export-download"),
+    # Personal access tokens for the REST API (issue 8).
+    path("me/api-tokens/", views_tokens.token_list, name="api-tokens"),
+    path("me/api-tokens/<int:token_id>/revoke/", views_tokens.token_revoke_view, name="api-token-revoke"),
 ]

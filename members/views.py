@@ -7,10 +7,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from analytics.selectors import POINTS_DEFINITIONS, profile_engagement
 from communities.models import CommunityMembership, IntroAnswer
 from communities.permissions import can_see_onboarding_answers
 from members import selectors, services
 from members.forms import AccountDeleteForm, DirectoryFilterForm, ProfileForm
+from members.language import LANGUAGE_SESSION_KEY
 from members.middleware import TZ_SESSION_KEY
 from members.models import OrganisationType, Profile
 from spaces.models import Space
@@ -57,7 +59,13 @@ def profile(request, username):
         .order_by("question__community__name", "question__position")
     )
     spaces = Space.objects.visible_to(request.user).filter(memberships__user=member).select_related("community")
+    engagement = [
+        row for row in profile_engagement(member, request.user, memberships=communities) if row.points or row.badge
+    ]
     context = {
+        "engagement": engagement,
+        "shows_points": any(row.points for row in engagement),
+        "points_definitions": POINTS_DEFINITIONS,
         "member": member,
         "profile": getattr(member, "profile", None),
         "communities": communities,
@@ -82,6 +90,7 @@ def profile_edit(request):
             **form.profile_fields(),
         )
         request.session[TZ_SESSION_KEY] = form.cleaned_data["time_zone"]
+        request.session[LANGUAGE_SESSION_KEY] = form.cleaned_data["preferred_language"]
         messages.success(request, _("Profile saved."))
         return redirect("members:profile", username=request.user.username)
     if request.method == "POST":

@@ -200,16 +200,16 @@ MUTATIONS = [
     Mutation(
         "role-holder-q-ignores-ban",
         SPACES,
-        "return Q(held) & ~Q(Exists(SpaceBan.objects.filter(space_id=OuterRef(space_ref), user=user)))",
-        "return Q(held)",
+        'return held & ~Q(**{f"{space_ref}__in": sorted(ctx.banned_spaces)})',
+        "return held",
         "_role_holder_q: banned people hold no role in lists (ban exclusion removed)",
     ),
     Mutation(
         "role-holder-q-gt",
         SPACES,
-        "role__gte=min_role",
-        "role__gt=min_role",
-        "_role_holder_q: membership role at least min_role (`role__gte` changed to `role__gt`)",
+        "space_ids = {space for space, role in ctx.space_roles.items() if role >= min_role}",
+        "space_ids = {space for space, role in ctx.space_roles.items() if role > min_role}",
+        "_role_holder_q: membership role at least min_role (`>=` changed to `>`)",
     ),
     Mutation(
         "role-holder-q-no-community-roles",
@@ -221,8 +221,8 @@ MUTATIONS = [
     Mutation(
         "role-holder-q-no-grants",
         SPACES,
-        "codenames = [c for c, r in GRANT_CODENAMES.items() if r >= min_role]",
-        "codenames = []",
+        "space_ids |= {space for space, role in ctx.grant_roles.items() if role >= min_role}",
+        "",
         "_role_holder_q: guardian grants count in lists (grants dropped)",
     ),
     Mutation(
@@ -252,9 +252,8 @@ MUTATIONS = [
     Mutation(
         "items-ignore-readable",
         SPACES,
-        "        | _role_holder_q(user, SpaceRole.ADMIN, **refs)\n    )\n"
-        "    return live & readable & not_hidden & unrestricted",
-        "        | _role_holder_q(user, SpaceRole.ADMIN, **refs)\n    )\n    return live & not_hidden & unrestricted",
+        "    return live & readable & shown & unrestricted",
+        "    return live & shown & unrestricted",
         "visible_items_q: items only in spaces the user may read (readable dropped)",
     ),
     # --- Communities ----------------------------------------------------------------------------------------

@@ -532,3 +532,42 @@ class SpaceVisitAdmin(admin.ModelAdmin):
     list_display = ["user", "space", "last_visit_at"]
     list_select_related = ["user", "space"]
     raw_id_fields = ["user", "space"]
+
+
+# --- Outgoing webhooks (issue 8): managed by space admins in the site; here for site staff ----------------------
+from spaces.models import Webhook, WebhookDelivery  # noqa: E402
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    """Addresses entered here skip the service's private-network check at save time; every delivery still
+    checks the address before it connects."""
+
+    list_display = ["name", "space", "format", "is_active", "send_created", "send_changed", "created_at"]
+    list_select_related = ["space"]
+    list_filter = ["format", "is_active"]
+    search_fields = ["name", "url"]
+    raw_id_fields = ["space", "created_by"]
+    readonly_fields = ["secret", "created_at", "updated_at"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "url":
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: read-only, as it records what was sent."""
+
+    list_display = ["created_at", "webhook", "event", "status", "attempts", "status_code", "last_attempt_at"]
+    list_select_related = ["webhook"]
+    list_filter = ["status", "event"]
+    search_fields = ["webhook__name", "error"]
+    raw_id_fields = ["webhook", "item"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

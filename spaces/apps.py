@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SpacesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "spaces"
-    verbose_name = "Spaces"
+    verbose_name = _("Spaces")
 
     def ready(self) -> None:
         from spaces import receivers  # noqa: F401

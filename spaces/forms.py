@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from spaces.models import Space, SpaceRole, Visibility
@@ -8,7 +9,10 @@ from spaces.models.space import VISIBILITY_HELP
 class SpaceForm(forms.ModelForm):
     visibility = forms.ChoiceField(
         label=_("Who can see this space?"),
-        choices=[(v.value, f"{v.label}: {VISIBILITY_HELP[v]}") for v in Visibility],
+        # Lazy, so each request reads the choices in its own language.
+        choices=[
+            (v.value, format_lazy(_("{label}: {help}"), label=v.label, help=VISIBILITY_HELP[v])) for v in Visibility
+        ],
         widget=forms.RadioSelect,
     )
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import CharField, Exists, OuterRef, Q, Value
+from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 
@@ -32,6 +33,7 @@ from spaces.models import (
     SpaceRole,
     SpaceUserObjectPermission,
     Visibility,
+    Watch,
 )
 from spaces.models.space import GRANT_CODENAMES
 
@@ -48,31 +50,60 @@ class AccessContext:
     grant_roles: dict[int, int] = field(default_factory=dict)
     community_roles: dict[int, str] = field(default_factory=dict)
     banned_spaces: set[int] = field(default_factory=set)
+    restricted_items: set[int] = field(default_factory=set)  # restricted items the member is named on
     generation: int = 0
 
 
 _CONTEXT_ATTR = "_copapp_access_context"
 
 
+def _roles_of(user):
+    """(source, id, value) rows of every role the user holds: memberships, community roles, bans, space grants and
+    the restricted items they are named on.
+
+    One UNION ALL query: this runs on every signed-in request, so four round trips would cost more than the rows."""
+    text = CharField()
+    memberships = (
+        SpaceMembership.objects.filter(user=user)
+        .order_by()
+        .values_list(Value("space", output_field=text), "space_id", Cast("role", output_field=text))
+    )
+    community = CommunityMembership.objects.filter(user=user).values_list(
+        Value("community", output_field=text), "community_id", Cast("role", output_field=text)
+    )
+    bans = SpaceBan.objects.filter(user=user).values_list(
+        Value("ban", output_field=text), "space_id", Value("", output_field=text)
+    )
+    grants = SpaceUserObjectPermission.objects.filter(user=user).values_list(
+        Value("grant", output_field=text), "content_object_id", "permission__codename"
+    )
+    named = ItemUserObjectPermission.objects.filter(user=user, permission__codename="view_restricted_item").values_list(
+        Value("named", output_field=text), "content_object_id", "permission__codename"
+    )
+    return memberships.union(community.order_by(), bans.order_by(), grants.order_by(), named.order_by(), all=True)
+
+
 def access_context(user) -> AccessContext:
-    """The member's roles, fetched in four small queries and kept on the user object for the request."""
+    """The member's roles, fetched in one query and kept on the user object for the request."""
     if not user.is_authenticated:
         return AccessContext()
     cached = getattr(user, _CONTEXT_ATTR, None)
     if cached is not None and cached.generation == rolecache.current():
         return cached
-    ctx = AccessContext(
-        generation=rolecache.current(),
-        space_roles=dict(SpaceMembership.objects.filter(user=user).values_list("space_id", "role")),
-        community_roles=dict(CommunityMembership.objects.filter(user=user).values_list("community_id", "role")),
-        banned_spaces=set(SpaceBan.objects.filter(user=user).values_list("space_id", flat=True)),
-    )
-    for space_id, codename in SpaceUserObjectPermission.objects.filter(user=user).values_list(
-        "content_object_id", "permission__codename"
-    ):
-        role = GRANT_CODENAMES.get(codename)
-        if role and role > ctx.grant_roles.get(space_id, 0):
-            ctx.grant_roles[space_id] = role
+    ctx = AccessContext(generation=rolecache.current())
+    for source, target_id, value in _roles_of(user):
+        if source == "space":
+            ctx.space_roles[target_id] = int(value)
+        elif source == "community":
+            ctx.community_roles[target_id] = value
+        elif source == "ban":
+            ctx.banned_spaces.add(target_id)
+        elif source == "named":
+            ctx.restricted_items.add(target_id)
+        else:
+            role = GRANT_CODENAMES.get(value)
+            if role and role > ctx.grant_roles.get(target_id, 0):
+                ctx.grant_roles[target_id] = role
     setattr(user, _CONTEXT_ATTR, ctx)
     return ctx
 
@@ -199,23 +230,19 @@ def can_ban(actor, space: Space, target) -> bool:
 
 # --- Query filters for many spaces and items --------------------------------------------------------------------
 def _role_holder_q(user, min_role: int, space_ref: str = "pk", community_ref: str = "community_id") -> Q:
-    """Rows whose space the user holds at least ``min_role`` in, by membership, community role or grant."""
+    """Rows whose space the user holds at least ``min_role`` in, by membership, community role or grant.
+
+    Read from the member's roles (``access_context``: one query a request, shared with every predicate), written
+    into the SQL as lists of ids: a page builds this filter several times, and id lists cost far less to compile
+    and to plan than correlated subqueries over the membership tables.
+    """
+    ctx = access_context(user)
+    space_ids = {space for space, role in ctx.space_roles.items() if role >= min_role}
+    space_ids |= {space for space, role in ctx.grant_roles.items() if role >= min_role}
     community_roles = [c for c, r in COMMUNITY_ROLE_IN_SPACES.items() if r >= min_role]
-    codenames = [c for c, r in GRANT_CODENAMES.items() if r >= min_role]
-    held = (
-        Exists(SpaceMembership.objects.filter(space_id=OuterRef(space_ref), user=user, role__gte=min_role))
-        | Exists(
-            CommunityMembership.objects.filter(
-                community_id=OuterRef(community_ref), user=user, role__in=community_roles
-            )
-        )
-        | Exists(
-            SpaceUserObjectPermission.objects.filter(
-                content_object_id=OuterRef(space_ref), user=user, permission__codename__in=codenames
-            )
-        )
-    )
-    return Q(held) & ~Q(Exists(SpaceBan.objects.filter(space_id=OuterRef(space_ref), user=user)))
+    community_ids = {community for community, role in ctx.community_roles.items() if role in community_roles}
+    held = Q(**{f"{space_ref}__in": sorted(space_ids)}) | Q(**{f"{community_ref}__in": sorted(community_ids)})
+    return held & ~Q(**{f"{space_ref}__in": sorted(ctx.banned_spaces)})
 
 
 def _everything(user) -> bool:
@@ -251,15 +278,39 @@ def visible_items_q(user) -> Q:
 
     ``visible_items_for`` (end of this module) is the set-based form for a batch of members: change both together.
     """
-    own = _item_own_q(user)
-    own_items = Item.objects.filter(own).values("pk")
-    file_context = ~Q(kind="file") | (Q(file__page__isnull=True) | Q(file__page__item__in=own_items)) & (
-        Q(file__event__isnull=True) | Q(file__event__item__in=own_items)
+    return with_context(_item_own_q(user))
+
+
+def row_is(field: str, outer: str) -> Q:
+    """``field = OuterRef(outer)`` for a correlated EXISTS that must be checked row by row.
+
+    Written as a closed range on purpose: PostgreSQL turns an EXISTS correlated by ``=`` inside an OR into a hashed
+    subplan when it guesses the inner set fits in memory, which means computing *every* visible item of the site
+    to answer for a few rows. It cannot hash a range, so each check stays one primary-key lookup.
+    """
+    return Q(**{f"{field}__gte": OuterRef(outer), f"{field}__lte": OuterRef(outer)})
+
+
+def with_context(own: Q) -> Q:
+    """On ``Item``: rows meeting ``own`` (an item's own rules) whose context meets ``own`` too: a file's page and
+    event, an answer's question, a comment's target (with the target's own context) and parent comment.
+
+    Each context item is checked by a correlated ``EXISTS`` on its primary key, evaluated only for rows of that
+    kind: a list of one space reads only its own rows, where an uncorrelated ``IN (visible items)`` would build
+    the whole site's visible set for every query (seconds at 10^6 items).
+    """
+
+    def seen(field: str, outer: str) -> Exists:
+        return Exists(Item.objects.filter(own, row_is(field, outer)))
+
+    file_context = ~Q(kind="file") | (
+        (Q(file__page_id__isnull=True) | seen("page__pk", "file__page_id"))
+        & (Q(file__event_id__isnull=True) | seen("event__pk", "file__event_id"))
     )
-    answer_context = answer_context_q(own_items)
-    targets = Item.objects.filter(own).filter(file_context).filter(answer_context).values("pk")
+    answer_context = ~Q(kind="answer") | seen("question__pk", "answer__question_id")
+    target = Exists(Item.objects.filter(own & file_context & answer_context, row_is("pk", "comment__target_id")))
     comment_context = ~Q(kind="comment") | (
-        Q(comment__target__in=targets) & (Q(comment__parent__isnull=True) | Q(comment__parent__item__in=own_items))
+        target & (Q(comment__parent_id__isnull=True) | seen("comment__pk", "comment__parent_id"))
     )
     return own & file_context & answer_context & comment_context
 
@@ -281,20 +332,10 @@ def _item_own_q(user) -> Q:
         return live & readable & not_hidden & unrestricted
     refs = {"space_ref": "space_id", "community_ref": "space__community_id"}
     readable |= _role_holder_q(user, SpaceRole.VIEWER, **refs)
-    # hidden and scheduled items share one exception (author and moderators), written once to keep the SQL
-    # shallow: SQLite's parser has a fixed nesting depth and the comment-context rule nests this three times.
+    # hidden and scheduled items share one exception (author and moderators), written once to keep the SQL small
     shown = not_hidden | Q(author=user) | _role_holder_q(user, SpaceRole.MODERATOR, **refs)
-    unrestricted |= (
-        Q(author=user)
-        | Q(
-            Exists(
-                ItemUserObjectPermission.objects.filter(
-                    content_object_id=OuterRef("pk"), user=user, permission__codename="view_restricted_item"
-                )
-            )
-        )
-        | _role_holder_q(user, SpaceRole.ADMIN, **refs)
-    )
+    named = sorted(access_context(user).restricted_items)
+    unrestricted |= Q(author=user) | Q(pk__in=named) | _role_holder_q(user, SpaceRole.ADMIN, **refs)
     return live & readable & shown & unrestricted
 
 
@@ -308,9 +349,18 @@ SPACE_ACTIONS = {
 }
 
 
-def get_space_for_user(user, community_slug: str, space_slug: str, action: str = "view") -> Space:
+def get_space_for_user(
+    user, community_slug: str, space_slug: str, action: str = "view", *, with_watch: bool = False
+) -> Space:
+    """The space for ``action``: 404 when the user may not see it at all, 403 when they may see it but not act.
+
+    ``with_watch`` reads whether the user watches the space in the same query (``space.watched_by_me``).
+    """
+    spaces = Space.objects.select_related("community")
+    if with_watch and user.is_authenticated:
+        spaces = spaces.annotate(watched_by_me=Exists(Watch.objects.filter(user=user, space_id=OuterRef("pk"))))
     try:
-        space = Space.objects.select_related("community").get(community__slug=community_slug, slug=space_slug)
+        space = spaces.get(community__slug=community_slug, slug=space_slug)
     except Space.DoesNotExist as exc:
         raise Http404 from exc
     if not can_see_space(user, space):
@@ -426,6 +476,12 @@ def can_comment(user, item: Item) -> bool:
 
 def can_manage_page_templates(user, space: Space) -> bool:
     return not space.is_archived and can_administer_space(user, space)
+
+
+def can_export_space_pages(user, space: Space) -> bool:
+    """Download the space's wiki as Markdown (issue 8): its admins (and community admins, site staff), also
+    when the space is archived. Which pages go in is still ``visible_items_q``: restricted ones only if seen."""
+    return can_administer_space(user, space)
 
 
 def can_move_out_of(user, space: Space) -> bool:
@@ -570,14 +626,9 @@ def get_file_for_user(user, file_id: int, action: str = "view"):
 
 
 # --- Questions and answers -----------------------------------------------------------------------------------
-# An answer is seen only where its question is seen (``answer_context_q`` in ``visible_items_q``), so hiding
+# An answer is seen only where its question is seen (``with_context`` in ``visible_items_q``), so hiding
 # or trashing a question takes its answers, and the comments on them, off every surface. Voting and answering
 # are for people who may contribute to the space; accepting is for the asker or a moderator.
-def answer_context_q(own_items) -> Q:
-    """On ``Item``: anything that is not an answer, and answers whose question is among ``own_items``."""
-    return ~Q(kind="answer") | Q(answer__question__item__in=own_items)
-
-
 def can_ask(user, space: Space) -> bool:
     """Ask a question: editors and above, in a space that is not archived."""
     return can_contribute(user, space)
@@ -786,6 +837,33 @@ def can_update_milestone(user, milestone) -> bool:
 def can_use_space_feed(user, space: Space) -> bool:
     """A secret-token feed of a space serves its owner only while they may still read the space."""
     return user.is_active and can_read_space(user, space)
+
+
+# --- Atom feeds and outgoing webhooks (issue 8, items 2-3) -------------------------------------------------------
+def can_follow_space_feed(user, space: Space) -> bool:
+    """A member's secret-token Atom feed of a space works while they hold a role there (not banned, not left).
+
+    Open spaces have a public feed for everyone else; a token is a member's own link, so it stops with them."""
+    return user.is_active and space_role(user, space) is not None
+
+
+def can_manage_webhooks(user, space: Space) -> bool:
+    """Outgoing webhooks send the space's content elsewhere: a decision for the space's admins."""
+    return can_administer_space(user, space)
+
+
+def items_for_every_member_q(now=None) -> Q:
+    """On ``Item``: what every member of its space sees, the least of them (a viewer) included: not trashed,
+    visible (not hidden or pending review), published (not scheduled for later; a post once it went out) and not
+    restricted, and the same holds for the item it lives on (``visible_items_q``'s context rule: a file's page
+    or event, an answer's question, a comment's target and parent). Webhooks send only this."""
+    own = Q(
+        deleted_at__isnull=True,
+        moderation_state="visible",
+        publish_at__lte=now or timezone.now(),
+        is_restricted=False,
+    ) & (~Q(kind="post") | Q(post__published_at__isnull=False))
+    return with_context(own)
 
 
 # --- Who may see one item: the set-based form for many members at once (issue 5, notifications) -------------
@@ -1333,3 +1411,83 @@ def member_spaces_for(members) -> dict[int, set[int]]:
     for user_id, space_id in SpaceBan.objects.filter(user_id__in=member_ids).values_list("user_id", "space_id"):
         result[user_id].discard(space_id)
     return result
+
+
+def visible_items_for_batch(members, items, *, only=None, now=None) -> dict[int, set[int]]:
+    """``visible_items_for`` for large batches (digests): the same answer from the same queries, faster.
+
+    Most items are seen by everyone who may read their space: live, shown, published and unrestricted, and so is
+    what they live on (a file's page, an answer's question, a comment's target and parent) in the same space. For
+    those ``_ItemRules`` comes down to "may this member read the space", which is asked once per member and space
+    instead of once per member and item. Every other item goes through ``_ItemRules`` itself, so there is still
+    one set of rules. ``members``: users. ``items`` and ``only`` as for ``visible_items_for``.
+
+    The context columns take nine joins; only files, answers and comments have a context, so they are read for
+    those alone (one more query), and are empty for the rest as the joins would leave them.
+    """
+    members = list(members)
+    result: dict[int, set[int]] = {member.pk: set() for member in members}
+    if not members:
+        return result
+    now = now or timezone.now()
+    no_context = dict.fromkeys(_CONTEXT_FIELDS)
+    candidates = {row["pk"]: {**row, **no_context} for row in _as_item_queryset(items).order_by().values(*_OWN_FIELDS)}
+    with_context = [pk for pk, row in candidates.items() if row["kind"] in _KINDS_WITH_CONTEXT]
+    if with_context:
+        for row in Item.objects.filter(pk__in=with_context).order_by().values("pk", *_CONTEXT_FIELDS):
+            candidates[row["pk"]].update(row)
+    wanted = {key for row in candidates.values() for key in _context_ids(row)} - set(candidates)
+    context = {row["pk"]: row for row in Item.objects.filter(pk__in=wanted).values(*_OWN_FIELDS)} if wanted else {}
+    known = {**context, **candidates}
+    roles = _load_batch_roles(
+        [member.pk for member in members],
+        {row["space_id"] for row in known.values()},
+        {row["space__community_id"] for row in known.values()},
+        {pk for pk, row in known.items() if row["is_restricted"]},
+    )
+    for_readers = {pk: row["space_id"] for pk, row in candidates.items() if _seen_by_every_reader(row, known, now)}
+    for member in members:
+        check = _ItemRules(member, roles, known, now)
+        readable: dict[int, bool] = {}  # space -> whether the member may read it (asked of one such item there)
+        ids = candidates if only is None else [pk for pk in only.get(member.pk, ()) if pk in candidates]
+        seen = result[member.pk]
+        for pk in ids:
+            space_id = for_readers.get(pk)
+            if space_id is None:
+                allowed = check.visible(candidates[pk])
+            else:
+                allowed = readable.get(space_id)
+                if allowed is None:
+                    allowed = readable[space_id] = check.own(pk)
+            if allowed:
+                seen.add(pk)
+    return result
+
+
+_KINDS_WITH_CONTEXT = ("file", "answer", "comment")  # what ``_ItemRules.visible`` reads context columns for
+
+
+def _seen_by_every_reader(row: dict, known: dict[int, dict], now) -> bool:
+    """Whether ``_ItemRules.visible(row)`` is the same as ``_ItemRules.own(row)`` and that only asks whether the
+    member may read the item's space: the item and every item it lives on are in that space, live, shown,
+    published and unrestricted, and nothing it must live on is missing."""
+
+    def plain(item_id: int) -> bool:
+        other = known.get(item_id)
+        return (
+            other is not None
+            and other["space_id"] == row["space_id"]
+            and other["deleted_at"] is None
+            and other["moderation_state"] == "visible"
+            and other["publish_at"] <= now
+            and not other["is_restricted"]
+        )
+
+    if row["kind"] == "answer" and row["answer__question__item_id"] is None:
+        return False
+    if row["kind"] == "comment" and (
+        row["comment__target_id"] is None
+        or (row["comment__target__kind"] == "answer" and row["comment__target__answer__question__item_id"] is None)
+    ):
+        return False
+    return plain(row["pk"]) and all(plain(item_id) for item_id in _context_ids(row))

@@ -96,10 +96,22 @@ def reaction_annotations(user, item_ref: str = "item_id") -> dict:
     }
 
 
+def detail_annotations(user, item_ref: str = "item_id") -> dict:
+    """``reaction_annotations`` plus ``watched_by_me``: what a detail page's buttons read, fetched with the row."""
+    if not user.is_authenticated:
+        return {**reaction_annotations(user, item_ref), "watched_by_me": Value(False)}
+    return {
+        **reaction_annotations(user, item_ref),
+        "watched_by_me": Exists(Watch.objects.filter(user=user, item_id=OuterRef(item_ref))),
+    }
+
+
 def share_reactions(row) -> None:
-    """Copy a typed row's ``reaction_annotations`` onto its item, where the button tags read them."""
+    """Copy a typed row's ``reaction_annotations`` (and ``watched_by_me``) onto its item, where the tags read them."""
     row.item.liked_by_me = row.liked_by_me
     row.item.bookmarked_by_me = row.bookmarked_by_me
+    if hasattr(row, "watched_by_me"):
+        row.item.watched_by_me = row.watched_by_me
 
 
 # --- Comments -----------------------------------------------------------------------------------------------
@@ -193,6 +205,8 @@ def watch_button_context(target: Item | Space, user, *, watching: bool | None = 
     else:
         can_watch = permissions.can_watch_item(user, target) and target.kind != ItemKind.COMMENT
         url = reverse("spaces:watch-item", kwargs={**kwargs, "item_id": target.pk})
+    if watching is None and can_watch:
+        watching = getattr(target, "watched_by_me", None)
     if watching is None:
         watching = can_watch and is_watching(user, **({"space": target} if is_space else {"item": target}))
     return {

@@ -18,7 +18,7 @@ from django.http import Http404
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from spaces import permissions
+from spaces import permissions, selectors_content
 from spaces.models import Event, Registration, RegistrationQuestion, RegistrationStatus, Space
 
 WHEN = ("upcoming", "past")
@@ -65,10 +65,17 @@ def get_event_for_user(user, community_slug: str, space_slug: str, event_slug: s
     "register", "organise".
     """
     space = permissions.get_space_for_user(user, community_slug, space_slug, action="read")
-    event = visible_events(user, space).select_related("item__author", "last_edited_by").filter(slug=event_slug).first()
+    event = (
+        visible_events(user, space)
+        .select_related("item__author", "last_edited_by")
+        .annotate(**selectors_content.detail_annotations(user))
+        .filter(slug=event_slug)
+        .first()
+    )
     if event is None:
         raise Http404
     event.space = event.item.space = space
+    selectors_content.share_reactions(event)
     if action == "register" and not permissions.can_register(user, event):
         raise PermissionDenied
     if action == "organise" and not permissions.can_organise_event(user, event):
@@ -77,11 +84,16 @@ def get_event_for_user(user, community_slug: str, space_slug: str, event_slug: s
 
 
 def my_registration(event: Event, user) -> Registration | None:
+    """The member's registration for ``event``, read once per event object (the page and its papers share it)."""
     if not user.is_authenticated:
         return None
+    known = getattr(event, "_my_registration", None)
+    if known is not None and known[0] == user.pk:
+        return known[1]
     registration = Registration.objects.filter(event=event, user=user).first()
     if registration is not None:
         registration.event = event
+    event._my_registration = (user.pk, registration)
     return registration
 
 

@@ -35,7 +35,7 @@ def get_page_for_user(user, community_slug: str, space_slug: str, page_slug: str
     page = (
         visible_pages(user, space)
         .select_related("item__author", "space__community", "last_edited_by", "parent")
-        .annotate(**selectors_content.reaction_annotations(user))
+        .annotate(**selectors_content.detail_annotations(user))
         .filter(slug=page_slug)
         .first()
     )

@@ -5,13 +5,14 @@ whatever the number of rows."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils import timezone
 
 from spaces import permissions
 from spaces.models import Event, FileAsset, Paper, PaperStatus, Registration
+from spaces.selectors_events import my_registration
 from spaces.services.papers import papers_closed_reason
 
 REVIEW_FILTERS = ("submitted", "accepted", "declined", "withdrawn", "all")
@@ -87,24 +88,21 @@ def event_files(event: Event, user) -> QuerySet[FileAsset]:
 
 
 def user_registration(event: Event, user) -> Registration | None:
-    if not user.is_authenticated:
-        return None
-    return Registration.objects.filter(event=event, user=user).first()
+    return my_registration(event, user)
 
 
 def event_papers_context(event: Event, user) -> dict:
     """Everything the event page shows about papers and files, for ``user``; the event must be visible to them.
 
-    At most five queries whatever the number of papers and files: the member's registration, the accepted
-    papers, their own papers, the number awaiting review (reviewers only), the files.
+    At most four queries whatever the number of papers and files: the member's registration (shared with the
+    event page), the papers shown (accepted ones and the member's own, in one query), the number awaiting review
+    (reviewers only), the files.
     """
     registration = user_registration(event, user)
-    accepted = list(
-        Paper.objects.filter(event=event, status=PaperStatus.ACCEPTED).select_related("author").order_by("title", "pk")
-    )
-    mine: list[Paper] = []
-    if user.is_authenticated:
-        mine = list(Paper.objects.filter(event=event, author=user).order_by("submitted_at", "pk"))
+    shown = Q(status=PaperStatus.ACCEPTED) | (Q(author=user) if user.is_authenticated else Q(pk__in=[]))
+    papers = list(Paper.objects.filter(event=event).filter(shown).select_related("author"))
+    accepted = sorted((p for p in papers if p.status == PaperStatus.ACCEPTED), key=lambda p: (p.title, p.pk))
+    mine = sorted((p for p in papers if p.author_id == user.pk), key=lambda p: (p.submitted_at, p.pk))
     can_review = permissions.can_review_papers(user, event)
     awaiting = Paper.objects.filter(event=event, status=PaperStatus.SUBMITTED).count() if can_review else 0
     for paper in [*accepted, *mine]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
 from django.http import Http404
 
-from spaces import permissions, selectors_content
+from spaces import permissions, selectors_content, selectors_search
 from spaces.models import Answer, Comment, Item, ModerationState, Question, Space, Tag, Vote
 
 SORTS = ("newest", "votes", "unanswered")
@@ -59,7 +59,7 @@ def get_question_for_user(user, community_slug: str, space_slug: str, question_s
         visible_questions(user, space)
         .select_related("item__author__profile", "last_edited_by")
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
-        .annotate(**selectors_content.reaction_annotations(user))
+        .annotate(**selectors_content.detail_annotations(user))
         .filter(slug=question_slug)
         .first()
     )
@@ -188,9 +188,10 @@ def title_words(title: str) -> list[str]:
 
 
 def similar_questions(user, space: Space, title: str, *, exclude: Question | None = None) -> list[Question]:
-    """Visible questions of the space whose title shares words with ``title``, most shared words first.
+    """Visible questions of the space whose title shares words with ``title``, best match first.
 
-    A title match for now (the search issue replaces it with full-text search). One query.
+    The site search (``selectors_search.matching``) over titles, any shared word enough and the last word typed
+    a prefix, so it ranks the way the search page does. One query.
     """
     words = title_words(title)
     if not words:
@@ -198,16 +199,13 @@ def similar_questions(user, space: Space, title: str, *, exclude: Question | Non
     questions = visible_questions(user, space)
     if exclude is not None:
         questions = questions.exclude(pk=exclude.pk)
-    matches = Q()
-    for word in words:
-        matches |= Q(title__icontains=word)
-    candidates = list(questions.filter(matches).only("pk", "title", "slug", "space_id", "answer_count")[:50])
-    for question in candidates:
-        lowered = question.title.lower()
-        question.shared_words = sum(1 for word in words if word in lowered)
+    ranked = selectors_search.matching(questions, " ".join(words), item="item", any_word=True, title_only=True)
+    if ranked is None:
+        return []
+    similar = list(ranked.only("pk", "title", "slug", "space_id", "answer_count")[:SIMILAR_LIMIT])
+    for question in similar:
         question.space = space
-    candidates.sort(key=lambda q: (-q.shared_words, q.title))
-    return candidates[:SIMILAR_LIMIT]
+    return similar
 
 
 def question_history(question: Question) -> QuerySet:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import zoneinfo
 from datetime import date
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from spaces import permissions
-from spaces.models import Item, ItemKind, Milestone, MilestoneStatus, Space, SpaceMembership, WorkPlan
+from spaces.models import Item, ItemKind, Milestone, MilestoneStatus, Space, SpaceMembership
 
 OPEN_STATUSES = (MilestoneStatus.PLANNED, MilestoneStatus.IN_PROGRESS)
 OVERDUE_SHOWN = 5
@@ -32,34 +33,57 @@ def space_today(space: Space) -> date:
     return timezone.localdate(timezone=zone)
 
 
-def _progress(space: Space, today: date) -> dict:
-    """Counts in one query. Dropped milestones do not count towards the total."""
-    counts = Milestone.objects.filter(space=space).aggregate(
-        total=Count("pk", filter=~Q(status=MilestoneStatus.DROPPED)),
-        done=Count("pk", filter=Q(status=MilestoneStatus.DONE)),
-        overdue=Count("pk", filter=Q(status__in=OPEN_STATUSES, due_date__lt=today)),
-    )
-    total, done = counts["total"], counts["done"]
+def _progress(total: int, done: int, overdue: int) -> dict:
     return {
         "total": total,
         "done": done,
-        "overdue_count": counts["overdue"],
+        "overdue_count": overdue,
         "percent": round(100 * done / total) if total else 0,
     }
 
 
+def _milestone_count(condition: Q) -> Coalesce:
+    """The number of the space's milestones meeting ``condition``, as a subquery on a space row."""
+    counted = (
+        Milestone.objects.filter(condition, space=OuterRef("pk"))
+        .order_by()
+        .values("space")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
 def work_plan_summary(space: Space, user) -> dict:
     """What ``spaces/partials/work_plan_summary.html`` needs for the space home: the product and its due date,
-    milestones done of total, progress percent, the next deadline (the earliest open milestone due today or
-    later) and the overdue milestones (open, due before today). Four queries, whatever the number of milestones.
-    The caller decides whether the user may read the space.
+    milestones done of total (dropped ones do not count), progress percent, the next deadline (the earliest open
+    milestone due today or later) and the overdue milestones (open, due before today).
+
+    Two queries, whatever the number of milestones: the plan with the counts, then the next and the first overdue
+    milestones. The caller decides whether the user may read the space.
     """
     today = space_today(space)
-    plan = WorkPlan.objects.filter(space=space).first()
-    progress = _progress(space, today)
-    open_milestones = Milestone.objects.filter(space=space, status__in=OPEN_STATUSES).select_related("owner")
-    next_milestone = open_milestones.filter(due_date__gte=today).order_by("due_date", "pk").first()
-    overdue = list(open_milestones.filter(due_date__lt=today).order_by("due_date", "pk")[:OVERDUE_SHOWN])
+    row = (
+        Space.objects.filter(pk=space.pk)
+        .select_related("work_plan")
+        .annotate(
+            milestones_total=_milestone_count(~Q(status=MilestoneStatus.DROPPED)),
+            milestones_done=_milestone_count(Q(status=MilestoneStatus.DONE)),
+            milestones_overdue=_milestone_count(Q(status__in=OPEN_STATUSES, due_date__lt=today)),
+        )
+        .get()
+    )
+    plan = getattr(row, "work_plan", None)
+    progress = _progress(row.milestones_total, row.milestones_done, row.milestones_overdue)
+    open_milestones = Milestone.objects.filter(space=space, status__in=OPEN_STATUSES)
+    next_pk = open_milestones.filter(due_date__gte=today).order_by("due_date", "pk").values("pk")[:1]
+    shown = list(
+        open_milestones.filter(Q(due_date__lt=today) | Q(pk=Subquery(next_pk)))
+        .annotate(is_next=Case(When(due_date__gte=today, then=Value(0)), default=Value(1)))
+        .order_by("is_next", "due_date", "pk")[: OVERDUE_SHOWN + 1]
+    )
+    next_milestone = shown[0] if shown and shown[0].is_next == 0 else None
+    overdue = [m for m in shown if m.is_next == 1][:OVERDUE_SHOWN]
     return {
         "plan": plan,
         "has_work_plan": bool(plan and (plan.product or plan.due_date)) or progress["total"] > 0,

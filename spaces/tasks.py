@@ -4,6 +4,7 @@ from celery import shared_task
 from django.urls import reverse
 
 from copapp.emails import send_templated_email
+from members.language import language_for_email, language_of
 from spaces import services
 from spaces.models import Invitation, InvitationStatus, JoinRequest
 from spaces.services import posts as post_services
@@ -22,6 +23,8 @@ def invitation_email_task(invitation_id: int) -> None:
             "space": invitation.space,
             "accept_path": reverse("spaces:invitation", kwargs={"token": invitation.token}),
         },
+        # The invitee's language if they have an account, else the inviter's (likely a colleague's).
+        language=language_for_email(invitation.email, fallback=language_of(invitation.invited_by)),
     )
 
 
@@ -38,6 +41,7 @@ def join_request_decided_email_task(join_request_id: int) -> None:
             "space": join_request.space,
             "approved": join_request.status == "approved",
         },
+        language=language_of(join_request.user),
     )
 
 
@@ -56,3 +60,46 @@ def trash_purge_task() -> int:
 def posts_publish_due_task() -> int:
     """Every minute: scheduled posts whose time has come go out (see ``posts_publish_due``)."""
     return post_services.posts_publish_due()
+
+
+@shared_task
+def file_text_extract_task(asset_id: int) -> bool:
+    """After an upload (on commit): read the text inside the file's current version so search finds it."""
+    from spaces.search_index import file_text_extract
+
+    return file_text_extract(asset_id)
+
+
+# --- Outgoing webhooks (issue 8, item 3) ------------------------------------------------------------------------
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def webhooks_dispatch_task(event: str, target_type: str, target_id: int, space_id: int, source_event_id: int) -> int:
+    """After an item was created or changed: one delivery per webhook of its space (none twice for one event)."""
+    from spaces.services import webhooks as webhook_services
+
+    ids = webhook_services.webhooks_dispatch(
+        event=event, target_type=target_type, target_id=target_id, space_id=space_id, source_event_id=source_event_id
+    )
+    return len(ids)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def webhook_deliver_task(self, delivery_id: int) -> int | None:
+    """One attempt of a delivery; after a failure the next one is scheduled with exponential back-off.
+
+    The service counts the attempts and stops after the last one (``MAX_ATTEMPTS``). Under eager Celery (tests,
+    the embedded default) a retry would run at once, without waiting: the beat sweep
+    (``webhook_deliveries_retry_task``) makes it when it is due instead."""
+    from spaces.services import webhooks as webhook_services
+
+    countdown = webhook_services.webhook_delivery_attempt(delivery_id=delivery_id)
+    if countdown is not None and not self.request.is_eager:
+        raise self.retry(countdown=countdown)
+    return countdown
+
+
+@shared_task
+def webhook_deliveries_retry_task() -> int:
+    """Every minute: attempts that are due but whose task was lost (or never waited, under eager Celery)."""
+    from spaces.services import webhooks as webhook_services
+
+    return len(webhook_services.webhook_deliveries_retry_due())

@@ -11,6 +11,7 @@ urlpatterns = [
     path(space, views.space_home, name="home"),
     path(space + "members/", views.space_members, name="members"),
     path(space + "settings/", views.space_settings, name="settings"),
+    path(space + "export/pages.zip", views.exports.space_pages_export, name="export-pages"),
     path(space + "archive/", views.space_archive, {"archived": True}, name="archive"),
     path(space + "unarchive/", views.space_archive, {"archived": False}, name="unarchive"),
     path(space + "delete/", views.space_delete, name="delete"),
@@ -130,3 +131,8 @@ urlpatterns += urls_events.urlpatterns + urls_papers.urlpatterns + urls_posts.ur
 from spaces import urls_moderation  # noqa: E402
 
 urlpatterns += urls_moderation.urlpatterns
+
+# Atom feeds and outgoing webhooks (issue 8, items 2-3)
+from spaces import urls_webhooks  # noqa: E402
+
+urlpatterns += urls_webhooks.urlpatterns

@@ -1,9 +1,12 @@
 """Personas and spaces of each visibility, built through the services (STYLE.md, "Tests")."""
 
+import uuid
 from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache
+from django.core.cache.backends.locmem import LocMemCache
 
 from spaces import services as space_services
 from spaces.models import SpaceRole, Visibility
@@ -32,6 +35,22 @@ def _uploads_in_tmp(settings, tmp_path):
     """Uploaded files (avatars, logos, space files) go to a per-test folder, never into the working tree."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private-media"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """The cache outlives a test while database ids are reused: a visit or a count cached by one test must never
+    answer for another. The local-memory cache is emptied; a Redis cache is shared by the xdist workers (and
+    flushing it would pull keys from under the other worker's test), so each test gets a namespace of its own."""
+    if isinstance(cache._connections[DEFAULT_CACHE_ALIAS], LocMemCache):
+        cache.clear()
+        yield
+        cache.clear()
+        return
+    previous = cache.key_prefix
+    cache.key_prefix = f"test-{uuid.uuid4().hex}"
+    yield
+    cache.key_prefix = previous
 
 
 @pytest.fixture

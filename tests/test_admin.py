@@ -204,6 +204,29 @@ def populated(superuser):
     space_mute_set(actor=member, space=open_space, muted=True)
     space_visit_record(user=member, space=open_space)
     # --- end of notifications ---
+    # --- analytics roll-ups and a points policy (issue 6, items 1 and 5) ---
+    from analytics.models import PointsPolicy
+    from analytics.rollup import rollup_new_events
+
+    PointsPolicy.objects.create(community=community, weights={"answer_post": 12}, daily_cap=150)
+    rollup_new_events()
+    # --- end of analytics roll-ups ---
+    # --- personal access tokens for the REST API (issue 8, item 1) ---
+    from members.services_tokens import token_create
+
+    token_create(actor=member, name="Example script", scope="read")
+    # --- end of personal access tokens ---
+    # --- members' downloads of their own data (issue 8, item 5) ---
+    from members.exports import data_export_build, data_export_request
+
+    data_export_build(export_id=data_export_request(actor=member).pk)  # built at once: no commit in this test
+    # --- end of data exports ---
+    # --- outgoing webhooks and their delivery log (issue 8, item 3); the test message is never sent here ---
+    from spaces.services.webhooks import webhook_create, webhook_send_test
+
+    hook = webhook_create(actor=superuser, space=open_space, name="Example chat", url="https://93.184.216.34/hook")
+    webhook_send_test(actor=superuser, webhook=hook)
+    # --- end of webhooks ---
     assert ActivityEvent.objects.exists()
     return {"space": private_space}
 

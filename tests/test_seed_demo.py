@@ -7,7 +7,9 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from analytics.models import ActivityEvent
+from analytics import metrics
+from analytics.kinds import CONTRIBUTION_KINDS, VIEW_KINDS, VISIT
+from analytics.models import ActivityBucket, ActivityEvent, MemberDay
 from communities.models import Community, CommunityMembership, CommunityRole, IntroAnswer, Onboarding
 from spaces.management.commands.seed_demo import DEMO_PASSWORD, PEOPLE
 from spaces.models import (
@@ -75,9 +77,12 @@ def _seed() -> str:
 def test_seed_demo_twice_creates_nothing_new():
     first_output = _seed()
     after_first = _counts()
+    rolled_up = MemberDay.objects.count()
     second_output = _seed()
 
     assert _counts() == after_first
+    assert ActivityEvent.objects.count() == after_first["analytics.ActivityEvent"] > 5000
+    assert MemberDay.objects.count() == rolled_up > 0
     assert "Demo data: created" in first_output
     assert "nothing changed" in second_output
     assert after_first["members.User"] >= 18
@@ -300,3 +305,88 @@ def test_seed_demo_events_posts_polls_work_plan_and_moderation():
     assert set(ModerationLogEntry.objects.values_list("action", flat=True)) >= {"auto_hide", "hide", "warn"}
     assert Notification.objects.filter(kind="reply").exists()
     assert Notification.objects.filter(kind="moderation").exists()
+
+
+def _contributions_by_member() -> dict[int, int]:
+    """Every non-staff community member's contributions in the log (0 for those without any)."""
+    members = CommunityMembership.objects.filter(user__is_staff=False).values_list("user_id", flat=True)
+    counts = dict.fromkeys(members, 0)
+    rows = ActivityEvent.objects.filter(kind__in=CONTRIBUTION_KINDS, member_id__in=list(counts))
+    for member_id in rows.values_list("member_id", flat=True):
+        counts[member_id] += 1
+    return counts
+
+
+@pytest.mark.django_db
+def test_seed_demo_writes_a_year_of_activity_the_dashboards_can_show():
+    """Issue 6 item 6: most members read, a small core contributes, in working hours and weeks, over a year."""
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    _seed()
+    now = timezone.now()
+    communities = list(Community.objects.all())
+
+    # Rolled up for the dashboards: every community has member-days and 15-minute buckets.
+    for community in communities:
+        assert MemberDay.objects.filter(community_id=community.pk, space_id=0).count() > 500, community.slug
+        assert ActivityBucket.objects.filter(community_id=community.pk).exists(), community.slug
+    # A year of it, none in the future.
+    oldest = ActivityEvent.objects.order_by("occurred_at").first().occurred_at
+    assert 300 <= (now - oldest).days <= 366
+    assert not ActivityEvent.objects.filter(occurred_at__gt=now).exists()
+
+    # A small core: the top 10% of members make well over half of the contributions; most members only read.
+    counts = sorted(_contributions_by_member().values(), reverse=True)
+    top = round(len(counts) * 0.1)
+    assert len(counts) >= 50
+    assert sum(counts[:top]) >= 0.6 * sum(counts)
+    readers = {m for m in ActivityEvent.objects.filter(kind__in=VIEW_KINDS).values_list("member_id", flat=True)}
+    contributors = {
+        m for m in ActivityEvent.objects.filter(kind__in=CONTRIBUTION_KINDS).values_list("member_id", flat=True)
+    }
+    assert len(readers - contributors) >= 10
+
+    # One visit per member per community per day, on the community's own calendar day.
+    zones = {c.pk: ZoneInfo(c.time_zone) for c in communities}
+    visits = list(ActivityEvent.objects.filter(kind=VISIT).values_list("community_id", "occurred_at", "visit_day"))
+    assert len(visits) > 1000
+    assert all(moment.astimezone(zones[community_id]).date() == day for community_id, moment, day in visits)
+
+    # Weekdays are busier than weekends, and members act in their own working hours.
+    by_weekday = [0] * 7
+    for moment in ActivityEvent.objects.filter(kind=VISIT).values_list("occurred_at", flat=True):
+        by_weekday[moment.astimezone(zones[communities[0].pk]).weekday()] += 1
+    assert min(by_weekday[:5]) > 2 * max(by_weekday[5:])
+    samoa = User.objects.get(email="faamanu.leota@example.org")
+    hours = [
+        moment.astimezone(ZoneInfo("Pacific/Apia")).hour
+        for moment in ActivityEvent.objects.filter(member=samoa, kind=VISIT).values_list("occurred_at", flat=True)
+    ]
+    assert hours and sum(7 <= hour <= 21 for hour in hours) == len(hours)
+
+    # Views and contributions point at real items the member may see: never into a closed space they are not in.
+    for user in User.objects.filter(pk__in=readers | contributors):
+        targets = set(
+            ActivityEvent.objects.filter(member=user, kind__in=VIEW_KINDS).values_list("target_type", "target_id")
+        )
+        visible = {("spaces." + item.kind, getattr(item, item.kind).pk) for item in _visible_items(user)}
+        assert targets <= visible, user.email
+
+    # Cohorts, dormant members and members who never signed in; answers accepted; a silver ambassador.
+    joined_months = {d.strftime("%Y-%m") for d in CommunityMembership.objects.values_list("joined_at", flat=True)}
+    assert len(joined_months) >= 8
+    levels = [metrics.participation_levels(metrics.Scope(community_ids=(c.pk,))) for c in communities]
+    for level in ("core", "active", "peripheral", "dormant", "never"):
+        assert sum(result.counts[level] for result in levels) > 0, level
+    assert ActivityEvent.objects.filter(kind="answer_accepted").count() > 10
+    referrals = [row for c in communities for row in metrics.referrals(metrics.Scope(community_ids=(c.pk,)))]
+    assert "silver" in {row.level for row in referrals}
+
+
+def _visible_items(user):
+    from spaces.models import Item
+
+    kinds = ["page", "question", "event", "post", "poll"]
+    return Item.objects.visible_to(user).filter(kind__in=kinds).select_related(*kinds)

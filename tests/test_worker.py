@@ -5,10 +5,11 @@ import time
 import uuid
 
 import pytest
-from django.core.cache import cache
+import redis
+from django.conf import settings
 
 from copapp.celery import app
-from copapp.tasks import worker_probe_task
+from copapp.tasks import worker_probe_key, worker_probe_task
 
 pytestmark = pytest.mark.redis
 
@@ -17,7 +18,8 @@ WAIT_SECONDS = 60
 
 def test_task_runs_in_a_separate_worker_process():
     token = uuid.uuid4().hex
-    key = f"worker-probe:{token}"
+    key = worker_probe_key(token)
+    client = redis.Redis.from_url(settings.REDIS_URL)
     was_eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
     try:
@@ -25,16 +27,16 @@ def test_task_runs_in_a_separate_worker_process():
         pid = None
         deadline = time.monotonic() + WAIT_SECONDS
         while time.monotonic() < deadline:
-            pid = cache.get(key)
+            pid = client.get(key)
             if pid is not None:
                 break
             time.sleep(0.2)
     finally:
         app.conf.task_always_eager = was_eager
-        cache.delete(key)
+        client.delete(key)
 
     assert pid is not None, (
         f"no Celery worker ran worker_probe_task within {WAIT_SECONDS}s "
         f"(is `celery -A copapp worker -Q {app.conf.task_default_queue}` running against REDIS_URL?)"
     )
-    assert pid != os.getpid(), "the task ran inside the test process, not in a worker"
+    assert int(pid) != os.getpid(), "the task ran inside the test process, not in a worker"

@@ -26,6 +26,7 @@ from .polls import Poll, PollOption, PollVote, ResultsShown
 from .posts import Bookmark, Mention, Post, Reaction
 from .questions import Answer, Question, Tag, Vote
 from .space import Space, SpaceGroupObjectPermission, SpaceRole, SpaceUserObjectPermission, Visibility
+from .webhooks import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent, WebhookFormat
 from .workplan import Milestone, MilestoneStatus, WorkPlan
 
 __all__ = [
@@ -82,4 +83,9 @@ __all__ = [
     "SpaceRole",
     "SpaceUserObjectPermission",
     "Visibility",
+    "DeliveryStatus",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookFormat",
 ]

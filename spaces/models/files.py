@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from .items import Item
 from .space import Space
@@ -28,7 +29,7 @@ class FileAsset(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="files",
-        help_text="Attached to an event (agenda, presentations): seen only where the event is seen.",
+        help_text=_("Attached to an event (agenda, presentations): seen only where the event is seen."),
     )
     name = models.CharField(max_length=255)
     description = models.CharField(max_length=500, blank=True)

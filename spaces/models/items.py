@@ -5,6 +5,7 @@ at it one-to-one. Visibility is decided once, in ``Item.objects.visible_to(user)
 """
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +39,17 @@ class ItemQuerySet(models.QuerySet["Item"]):
         return self.filter(visible_items_q(user))
 
 
+# Written only by spaces/search_index.py (and, for the vector, by a database trigger); never read back into
+# ordinary lists, so the default manager leaves them out of every SELECT (a long PDF's text would otherwise
+# travel with each stream row), and a full ``save()`` of a fetched item cannot write a stale copy back.
+SEARCH_FIELDS = ("search_text", "extracted_text", "search_vector")
+
+
+class ItemManager(models.Manager.from_queryset(ItemQuerySet)):  # type: ignore[misc]
+    def get_queryset(self) -> ItemQuerySet:
+        return super().get_queryset().defer(*SEARCH_FIELDS)
+
+
 class Item(models.Model):
     kind = models.CharField(max_length=12, choices=ItemKind.choices)
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="items")
@@ -64,8 +76,17 @@ class Item(models.Model):
         ),
     )
     like_count = models.PositiveIntegerField(default=0, editable=False)
+    # Search (issue 7). ``search_text`` is the plain text of the body (Markdown stripped, a poll's options, a
+    # file's description and the text inside it), kept current by ``spaces.search_index``; the full-text index
+    # over title and search_text is a stored tsvector on PostgreSQL (weighted, kept by a trigger) and an FTS5
+    # table on SQLite (kept by triggers); see migration 0006.
+    search_text = models.TextField(blank=True, default="", editable=False)
+    extracted_text = models.TextField(
+        blank=True, default="", editable=False, help_text=_("Text read from an uploaded file's current version.")
+    )
+    search_vector = SearchVectorField(null=True, blank=True, editable=False)
 
-    objects = ItemQuerySet.as_manager()
+    objects = ItemManager()
 
     class Meta:
         ordering = ["-created_at"]

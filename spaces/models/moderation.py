@@ -124,7 +124,7 @@ class ModerationLogEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["space", "-created_at"]), models.Index(fields=["community", "-created_at"])]
-        verbose_name_plural = "moderation log entries"
+        verbose_name_plural = _("moderation log entries")
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -7,6 +7,7 @@ answers, pages...) without one table per type.
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from .items import Item
 from .space import Space
@@ -21,7 +22,7 @@ class Post(models.Model):
     pinned_at = models.DateTimeField(null=True, blank=True)
     is_announcement = models.BooleanField(default=False)
     published_at = models.DateTimeField(
-        null=True, blank=True, help_text="Set when the post went out (at once, or by the scheduled-post task)."
+        null=True, blank=True, help_text=_("Set when the post went out (at once, or by the scheduled-post task).")
     )
     edited_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -17,7 +17,7 @@ from copapp.markdown import render_markdown
 from spaces import permissions
 from spaces.models import Comment, Item, ItemKind, ModerationState
 
-from .moderation import log_item_state_change, spam_check
+from .moderation import log_item_state_change, log_moderator_edit, spam_check, spam_check_edit
 from .posts import mention_links, mention_sync
 from .trash import item_trash
 
@@ -82,10 +82,13 @@ def comment_edit(*, actor, comment: Comment, body: str) -> Comment:
     body = _clean_body(body)
     if body == comment.body:
         return comment
+    spam_check_edit(actor, comment.item.space, body, comment.body)
+    before = {"body": comment.body}
     comment.body = body
     comment.edited_at = timezone.now()
     _save_version(comment, actor=actor, reason=_("Edited"), update_fields=["body", "edited_at"])
     comment.item.save(update_fields=["updated_at"])
+    log_moderator_edit(actor=actor, item=comment.item, before=before, after={"body": body})
     _record(actor, "comment_edit", comment)
     return comment
 

@@ -42,7 +42,7 @@ from spaces.models import (
     Space,
 )
 from spaces.selectors_events import registration_closed_reason
-from spaces.services.moderation import spam_check
+from spaces.services.moderation import log_moderator_edit, spam_check, spam_check_edit
 
 from .trash import item_trash
 
@@ -288,6 +288,10 @@ def event_edit(*, actor, event: Event, **changes) -> Event:
         "registration_deadline": locked.registration_deadline,
     }
     values = _clean_event(**{**current, **changes})
+    spam_check_edit(
+        actor, event.space, f"{values['title']}\n{values['description']}", f"{locked.title}\n{locked.description}"
+    )
+    before = {field: getattr(locked, field) for field in values}
     now = timezone.now()
     for field, value in values.items():
         setattr(event, field, value)
@@ -297,6 +301,7 @@ def event_edit(*, actor, event: Event, **changes) -> Event:
     event.save(update_fields=[*values, "description_html", "last_edited_by", "last_edited_at"])
     Item.objects.filter(pk=event.item_id).update(title=event.title, updated_at=now)
     event.item.title = event.title
+    log_moderator_edit(actor=actor, item=event.item, before=before, after=values)
     promoted = _fill_places(event, now)
     _recount(event)
     _record(actor, "event_edit", event)

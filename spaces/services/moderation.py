@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -111,6 +112,44 @@ def log_item_state_change(
         reason=reason,
         before={"moderation_state": item.moderation_state, **(before or {})},
         after={"moderation_state": state, **(after or {})},
+    )
+
+
+EDIT_EXCERPT = 200
+
+
+def _excerpt(value) -> str:
+    if value is None:
+        return ""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return Truncator(" ".join(text.split())).chars(EDIT_EXCERPT)
+
+
+def log_moderator_edit(*, actor, item: Item, before: dict, after: dict, reason: str = "") -> ModerationLogEntry | None:
+    """Log an edit of someone else's content by a moderator of its space (or an admin above them): an ``EDIT``
+    entry with excerpts of the fields that changed (``before``/``after``: field name to value, e.g. title and
+    body) and the editor's summary as the reason. The author is told through the log entry, like every action.
+
+    An author's own edit, and one by a member without moderator rights in the space (editors edit each other's
+    wiki pages freely), is no moderation action: nothing is written. Edit services call this in their
+    transaction, after the change is saved. Returns the entry, if any.
+    """
+    if not actor.is_authenticated or item.author_id == actor.pk:
+        return None
+    if not permissions.can_moderate_space(actor, item.space):
+        return None
+    changed = [key for key in after if before.get(key) != after[key]]
+    if not changed:
+        return None
+    return log_write(
+        actor=actor,
+        action=ModerationAction.EDIT,
+        target=item,
+        space=item.space,
+        subject=item.author,
+        reason=reason,
+        before={key: _excerpt(before.get(key)) for key in changed},
+        after={key: _excerpt(after[key]) for key in changed},
     )
 
 
@@ -494,20 +533,25 @@ def community_ban_lift(*, ban, actor, reason: str = "") -> int:
 LINK = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>()\[\]\"']+")
 
 
-def spam_check(actor, space: Space, text: str) -> None:
-    """Refuse a new post from an account younger than ``NEW_ACCOUNT_HOURS`` that goes over the limits: posts (items
-    of any kind) in the last hour, distinct links and distinct @mentions in ``text``. Site staff and the space's
-    moderators are exempt. Services call this before they store anything; ``ValidationError`` says what to do.
-    """
+def _spam_limits_apply(actor, space: Space) -> bool:
+    """Whether ``actor`` is still a new account held to the limits in ``space`` (staff and moderators never are)."""
     hours = settings.NEW_ACCOUNT_HOURS
     if hours <= 0 or not actor.is_authenticated or actor.is_staff:
-        return
-    now = timezone.now()
-    if actor.date_joined <= now - timedelta(hours=hours) or permissions.can_moderate_space(actor, space):
-        return
+        return False
+    if actor.date_joined <= timezone.now() - timedelta(hours=hours):
+        return False
+    return not permissions.can_moderate_space(actor, space)
+
+
+def _check_links_and_mentions(text: str, previous: str | None = None) -> None:
+    """Refuse ``text`` with more distinct links or @mentions than a new account may use. With ``previous`` (an
+    edit), only an edit that adds a link (or mention) to a text already over the cap is refused: fixing a typo
+    in a page others filled with links stays possible, bringing in one more link does not."""
+    hours = settings.NEW_ACCOUNT_HOURS
     text = text or ""
+    links = set(LINK.findall(text))
     max_links = settings.NEW_ACCOUNT_MAX_LINKS
-    if len(set(LINK.findall(text))) > max_links:
+    if len(links) > max_links and (previous is None or links - set(LINK.findall(previous))):
         raise ValidationError(
             ngettext(
                 "New accounts can include at most %(n)d link in a post during their first %(hours)d hours. "
@@ -518,8 +562,9 @@ def spam_check(actor, space: Space, text: str) -> None:
             )
             % {"n": max_links, "hours": hours}
         )
+    mentions = set(mention_handles(text))
     max_mentions = settings.NEW_ACCOUNT_MAX_MENTIONS
-    if len(mention_handles(text)) > max_mentions:
+    if len(mentions) > max_mentions and (previous is None or mentions - set(mention_handles(previous))):
         raise ValidationError(
             ngettext(
                 "New accounts can mention at most %(n)d person in a post during their first %(hours)d hours. "
@@ -530,8 +575,21 @@ def spam_check(actor, space: Space, text: str) -> None:
             )
             % {"n": max_mentions, "hours": hours}
         )
+
+
+def spam_check(actor, space: Space, text: str) -> None:
+    """Refuse a new post from an account younger than ``NEW_ACCOUNT_HOURS`` that goes over the limits: posts (items
+    of any kind) in the last hour, distinct links and distinct @mentions in ``text``. Site staff and the space's
+    moderators are exempt. Services call this before they store anything; ``ValidationError`` says what to do.
+    Edits call ``spam_check_edit`` instead.
+    """
+    if not _spam_limits_apply(actor, space):
+        return
+    _check_links_and_mentions(text)
+    hours = settings.NEW_ACCOUNT_HOURS
     max_posts = settings.NEW_ACCOUNT_MAX_POSTS_PER_HOUR
-    if Item.objects.filter(author=actor, created_at__gte=now - timedelta(hours=1)).count() >= max_posts:
+    since = timezone.now() - timedelta(hours=1)
+    if Item.objects.filter(author=actor, created_at__gte=since).count() >= max_posts:
         raise ValidationError(
             ngettext(
                 "New accounts can post %(n)d time an hour during their first %(hours)d hours. "
@@ -542,3 +600,11 @@ def spam_check(actor, space: Space, text: str) -> None:
             )
             % {"n": max_posts, "hours": hours}
         )
+
+
+def spam_check_edit(actor, space: Space, text: str, previous: str) -> None:
+    """The limits on links and @mentions for an edit by a new account (``previous``: the text before it), so
+    they cannot be brought in by editing what passed when it was posted. An edit is not a new post: the cap on
+    posts per hour does not apply. Edit services call this before they store anything."""
+    if _spam_limits_apply(actor, space):
+        _check_links_and_mentions(text, previous or "")

@@ -33,7 +33,7 @@ from spaces.models import (
     Space,
 )
 from spaces.selectors_pages import space_file_ids
-from spaces.services.moderation import spam_check
+from spaces.services.moderation import log_moderator_edit, spam_check, spam_check_edit
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
@@ -200,7 +200,9 @@ def page_update(*, actor, page: Page, title: str, body: str, base_version: int, 
 
 
 @transaction.atomic
-def _page_update(*, actor, page: Page, title: str, body: str, base_version: int, summary: str) -> Page:
+def _page_update(
+    *, actor, page: Page, title: str, body: str, base_version: int, summary: str, restoring: bool = False
+) -> Page:
     locked = Page.objects.select_for_update().select_related("item", "space__community").get(pk=page.pk)
     if not permissions.can_edit_item(actor, locked.item):
         raise PermissionDenied
@@ -210,6 +212,9 @@ def _page_update(*, actor, page: Page, title: str, body: str, base_version: int,
     if locked.title == title and locked.body == body:
         PageDraft.objects.filter(user=actor, page=locked).delete()  # nothing left unsaved
         return locked
+    if not restoring:  # a restored version passed the limits once; restoring undoes vandalism that removed links
+        spam_check_edit(actor, locked.space, f"{title}\n{body}", f"{locked.title}\n{locked.body}")
+    before = {"title": locked.title, "body": locked.body}
     locked.title = title
     locked.body = body
     locked.version += 1
@@ -219,6 +224,10 @@ def _page_update(*, actor, page: Page, title: str, body: str, base_version: int,
         locked, actor=actor, summary=summary, fields=["title", "body", "version", "last_edited_by", "last_edited_at"]
     )
     Item.objects.filter(pk=locked.item_id).update(title=title, updated_at=locked.last_edited_at)
+    locked.item.title = title
+    log_moderator_edit(
+        actor=actor, item=locked.item, before=before, after={"title": title, "body": body}, reason=summary
+    )
     PageDraft.objects.filter(user=actor, page=locked).delete()
     PageEditPresence.objects.filter(user=actor, page=locked).delete()
     record_activity(
@@ -239,7 +248,13 @@ def page_restore_version(*, actor, page: Page, version: int) -> Page:
     # Not ``page_update``: if someone saved meanwhile, the EditConflict goes to the caller and no draft is
     # kept (the restorer typed nothing; a draft of the old text would only prefill their next edit with it).
     return _page_update(
-        actor=actor, page=page, title=old.title, body=old.body, base_version=page.version, summary=summary
+        actor=actor,
+        page=page,
+        title=old.title,
+        body=old.body,
+        base_version=page.version,
+        summary=summary,
+        restoring=True,
     )
 
 

@@ -31,7 +31,7 @@ from communities.services import onboarding_ensure
 from copapp.markdown import mention_handles, render_markdown
 from spaces import permissions
 from spaces.models import Bookmark, Item, ItemKind, Mention, Post, Reaction, Space
-from spaces.services.moderation import spam_check
+from spaces.services.moderation import log_moderator_edit, spam_check, spam_check_edit
 
 MAX_BODY = 20_000  # Post.body's max_length
 TITLE_LENGTH = 80
@@ -195,6 +195,9 @@ def post_edit(
             raise PermissionDenied
     now = timezone.now()
     body = _clean_body(body)
+    if body != post.body:
+        spam_check_edit(actor, post.space, body, post.body)
+    before = {"body": post.body, "is_announcement": post.is_announcement, "publish_at": post.item.publish_at}
     fields: list[str] = []
     publish_now = False
     if publish_at is not _UNCHANGED and not _same_minute(publish_at, post.item.publish_at):
@@ -220,6 +223,8 @@ def post_edit(
     if publish_now:
         _go_out(post, now)
     mention_sync(post.item, body)
+    after = {"body": post.body, "is_announcement": post.is_announcement, "publish_at": post.item.publish_at}
+    log_moderator_edit(actor=actor, item=post.item, before=before, after=after)
     if fields != ["created_at"] or not publish_now:
         _record(actor, "post_edit", post)
     return post

@@ -19,7 +19,7 @@ from communities.services import onboarding_ensure
 from copapp.markdown import render_markdown
 from spaces import permissions
 from spaces.models import Answer, Item, ItemKind, Question, Space, Tag, Vote
-from spaces.services.moderation import spam_check
+from spaces.services.moderation import log_moderator_edit, spam_check, spam_check_edit
 from spaces.services.posts import mention_links, mention_sync
 
 MAX_TITLE = 300
@@ -132,10 +132,14 @@ def question_edit(
     if not permissions.can_edit_question(actor, question):
         raise PermissionDenied
     title, body = _validate_question(title, body)
+    changed = question.title != title or question.body != body
+    if changed:
+        spam_check_edit(actor, question.space, f"{title}\n{body}", f"{question.title}\n{question.body}")
     tag_names = parse_tags(tags)
     question.tags.set(_tags_for(question.space, tag_names))
-    if question.title == title and question.body == body:
+    if not changed:
         return question
+    before = {"title": question.title, "body": question.body}
     question.title, question.body = title, body
     question.version += 1
     question.last_edited_by, question.last_edited_at = actor, timezone.now()
@@ -146,6 +150,10 @@ def question_edit(
         fields=["title", "body", "version", "last_edited_by", "last_edited_at"],
     )
     Item.objects.filter(pk=question.item_id).update(title=title, updated_at=question.last_edited_at)
+    question.item.title = title
+    log_moderator_edit(
+        actor=actor, item=question.item, before=before, after={"title": title, "body": body}, reason=summary
+    )
     record_activity(
         actor=actor,
         kind="question_edit",
@@ -192,6 +200,8 @@ def answer_edit(*, actor, answer: Answer, body: str, summary: str = "") -> Answe
     body = _validate_answer(body)
     if answer.body == body:
         return answer
+    spam_check_edit(actor, answer.item.space, body, answer.body)
+    before = {"body": answer.body}
     answer.body = body
     answer.version += 1
     answer.last_edited_by, answer.last_edited_at = actor, timezone.now()
@@ -202,6 +212,7 @@ def answer_edit(*, actor, answer: Answer, body: str, summary: str = "") -> Answe
         fields=["body", "version", "last_edited_by", "last_edited_at"],
     )
     Item.objects.filter(pk=answer.item_id).update(updated_at=answer.last_edited_at)
+    log_moderator_edit(actor=actor, item=answer.item, before=before, after={"body": body}, reason=summary)
     record_activity(
         actor=actor,
         kind="answer_edit",
@@ -236,6 +247,17 @@ def answer_accept(*, actor, question: Question, answer: Answer | None) -> Questi
         space_id=question.space_id,
         target=answer or question,
     )
+    author = answer.item.author if answer is not None and answer.item.author_id not in (None, actor.pk) else None
+    if author is not None and author.deleted_at is None:
+        # The credit (points) goes to the answer's author, who did nothing themselves; accepting your own
+        # answer earns nothing.
+        record_activity(
+            actor=author,
+            kind="answer_accepted",
+            community_id=question.space.community_id,
+            space_id=question.space_id,
+            target=answer,
+        )
     return question
 
 

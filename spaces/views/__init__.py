@@ -1,6 +1,6 @@
 """Re-exports, so callers write `from spaces import views` and use `views.<name>`."""
 
-from . import pages, questions  # noqa: F401
+from . import exports, pages, questions  # noqa: F401
 from .activity import recent_changes, watch_toggle  # noqa: F401
 from .comments import comment_create, comment_delete, comment_edit, comment_moderate  # noqa: F401
 from .files import (  # noqa: F401

@@ -30,6 +30,7 @@ from spaces.forms_events import (
 from spaces.models import Event, Registration, RegistrationStatus
 from spaces.services import events as event_services
 from spaces.views.membership import _error_text, _form_errors, _space_context, onboarding_redirects
+from spaces.views.tracking import record_item_view, record_space_visit
 
 PAGE_SIZE = 20
 
@@ -98,6 +99,7 @@ def event_list(request, community_slug, space_slug):
         can_create=permissions.can_create_event(request.user, space),
         tab="events",
     )
+    record_space_visit(request, space)
     return render(request, "spaces/event_list.html", context)
 
 
@@ -162,7 +164,9 @@ def event_edit(request, community_slug, space_slug, event_slug):
 @require_GET
 def event_detail(request, community_slug, space_slug, event_slug):
     event = selectors_events.get_event_for_user(request.user, community_slug, space_slug, event_slug)
-    return render(request, "spaces/event_detail.html", _detail_context(request, event))
+    context = _detail_context(request, event)
+    record_item_view(request, event, "event_view")
+    return render(request, "spaces/event_detail.html", context)
 
 
 def _registered_message(registration: Registration) -> str:

@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,9 +17,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from communities.permissions import can_create_space, get_community_for_user
 from communities.services import OnboardingRequired
+from copapp.utils import PeekPage
 from copapp.utils import add_service_errors as _form_errors
 from spaces import forms, permissions, selectors, selectors_events, selectors_stream, selectors_workplan, services
 from spaces.models import Invitation, InvitationStatus, ItemKind, JoinRequest, SpaceBan, SpaceMembership, SpaceRole
+from spaces.views.tracking import record_space_visit
 
 User = get_user_model()
 
@@ -78,19 +79,25 @@ STREAM_PAGE_SIZE = 20
 
 # --- Space pages -------------------------------------------------------------------------------------------------
 def space_home(request, community_slug, space_slug):
-    space = permissions.get_space_for_user(request.user, community_slug, space_slug)
+    space = permissions.get_space_for_user(request.user, community_slug, space_slug, with_watch=True)
     context = _space_context(request, space)
     if context["can_read"]:
         kind = request.GET.get("kind") if request.GET.get("kind") in selectors_stream.STREAM_KINDS else None
-        stream = Paginator(selectors_stream.space_stream(space, request.user, kind=kind), STREAM_PAGE_SIZE)
-        page = stream.get_page(request.GET.get("page"))
+        # No total: counting every visible item of a busy space would cost more than the page itself.
+        page = PeekPage(
+            selectors_stream.space_stream(space, request.user, kind=kind), request.GET.get("page"), STREAM_PAGE_SIZE
+        )
         context.update(
             stream_page=page,
-            stream_items=page.object_list,
+            stream_items=selectors_stream.in_space(page.object_list, space),
             stream_kind=kind,
             stream_query=f"kind={kind}&" if kind else "",
             stream_kinds=[(k, ItemKind(k).label) for k in selectors_stream.STREAM_KINDS],
-            pinned_items=selectors_stream.space_pinned_posts(space, request.user) if page.number == 1 else [],
+            pinned_items=(
+                selectors_stream.in_space(selectors_stream.space_pinned_posts(space, request.user), space)
+                if page.number == 1
+                else []
+            ),
             now=timezone.now(),
             new_since=services.space_visit_record(user=request.user, space=space),
         )
@@ -99,7 +106,9 @@ def space_home(request, community_slug, space_slug):
         context["upcoming_events"] = selectors_events.event_list(request.user, space).select_related(
             "space__community"
         )[:3]
-    context["pending_request"] = selectors.member_pending_request(space, request.user)
+        record_space_visit(request, space)
+    if not permissions.is_space_member(request.user, space):  # members have no request pending
+        context["pending_request"] = selectors.member_pending_request(space, request.user)
     if context["can_moderate"]:
         context["pending_request_count"] = selectors.space_pending_requests(space).count()
     return render(request, "spaces/space_home.html", context)
@@ -155,7 +164,11 @@ def space_settings(request, community_slug, space_slug):
                 return redirect(space)
         space.refresh_from_db()
     context = _space_context(request, space)
-    context.update(form=form, delete_form=forms.DeleteSpaceForm())
+    context.update(
+        form=form,
+        delete_form=forms.DeleteSpaceForm(),
+        can_export_pages=permissions.can_export_space_pages(request.user, space),
+    )
     return render(request, "spaces/space_form.html", context)
 
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from spaces import forms, permissions, selectors_pages, services
 from spaces.models import Page, PageTemplate, Space
 from spaces.views.membership import _form_errors, _space_context, onboarding_redirects
+from spaces.views.tracking import record_item_view, record_space_visit
 
 
 def _page_context(request, page: Page) -> dict:
@@ -42,6 +43,7 @@ def page_list(request, community_slug, space_slug):
         can_manage_templates=permissions.can_manage_page_templates(request.user, space),
         tab="pages",
     )
+    record_space_visit(request, space)
     return render(request, "spaces/page_list.html", context)
 
 
@@ -62,6 +64,7 @@ def page_detail(request, community_slug, space_slug, page_slug):
         .only("pk", "title", "slug", "space_id"),
         tab="pages",
     )
+    record_item_view(request, page, "page_view")
     return render(request, "spaces/page_detail.html", context)
 
 

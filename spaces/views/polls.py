@@ -13,6 +13,7 @@ from spaces import permissions, selectors_polls
 from spaces.forms_polls import PollForm
 from spaces.services import polls as poll_services
 from spaces.views.membership import _error_text, _form_errors, _space_context, onboarding_redirects
+from spaces.views.tracking import record_item_view, record_space_visit
 
 PAGE_SIZE = 20
 
@@ -28,6 +29,7 @@ def poll_list(request, community_slug, space_slug):
         can_create_poll=permissions.can_create_poll(request.user, space),
         tab="polls",
     )
+    record_space_visit(request, space)
     return render(request, "spaces/poll_list.html", context)
 
 
@@ -61,6 +63,7 @@ def poll_detail(request, community_slug, space_slug, poll_id):
         can_trash=permissions.can_trash_item(request.user, poll.item),
         tab="polls",
     )
+    record_item_view(request, poll, "poll_view")
     return render(request, "spaces/poll_detail.html", context)
 
 

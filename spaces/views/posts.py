@@ -17,6 +17,7 @@ from spaces.forms_posts import PostForm
 from spaces.models import Item, Post
 from spaces.services import posts as services
 from spaces.views.membership import _error_text, _space_context, onboarding_redirects
+from spaces.views.tracking import record_item_view, record_space_visit
 
 PAGE_SIZE = 20
 SAVED_PAGE_SIZE = 30
@@ -50,6 +51,7 @@ def post_list(request, community_slug, space_slug):
         can_post=permissions.can_post(request.user, space),
         tab="posts",
     )
+    record_space_visit(request, space)
     return render(request, "spaces/post_list.html", context)
 
 
@@ -80,7 +82,9 @@ def post_create(request, community_slug, space_slug):
 @require_GET
 def post_detail(request, community_slug, space_slug, post_id):
     post = selectors_posts.get_post_for_user(request.user, community_slug, space_slug, post_id)
-    return render(request, "spaces/post_detail.html", _post_context(request, post))
+    context = _post_context(request, post)
+    record_item_view(request, post, "post_view")
+    return render(request, "spaces/post_detail.html", context)
 
 
 @login_required

@@ -14,6 +14,7 @@ from spaces import permissions, selectors_pages, selectors_questions, services
 from spaces.forms_questions import AnswerForm, QuestionForm
 from spaces.models import Answer, Item, ItemKind, Question, Tag
 from spaces.views.membership import _error_text, _form_errors, _space_context, onboarding_redirects
+from spaces.views.tracking import record_item_view, record_space_visit
 
 PAGE_SIZE = 20
 
@@ -53,6 +54,7 @@ def question_list(request, community_slug, space_slug):
         can_ask=permissions.can_ask(request.user, space),
         tab="questions",
     )
+    record_space_visit(request, space)
     return render(request, "spaces/question_list.html", context)
 
 
@@ -96,6 +98,7 @@ def question_detail(request, community_slug, space_slug, question_slug):
         answers=selectors_questions.question_answers(question, request.user),
         answer_form=AnswerForm(),
     )
+    record_item_view(request, question, "question_view")
     return render(request, "spaces/question_detail.html", context)
 
 

@@ -7,6 +7,7 @@
  * 2. <form data-confirm="Question?"> and <button data-confirm="Question?">: ask before submitting.
  *    For htmx requests use htmx's own hx-confirm attribute instead.
  * 3. .tabs that scroll sideways on a phone: bring the current tab (aria-current) into view.
+ * 4. Account menu (<details class="account-menu">): Escape or a click elsewhere closes it.
  */
 (function () {
   "use strict";
@@ -38,6 +39,32 @@
         }
       }
     }
+  }
+
+  function closeAccountMenus(except) {
+    var list = document.querySelectorAll("details.account-menu[open]");
+    for (var i = 0; i < list.length; i++) {
+      if (list[i] !== except) {
+        list[i].open = false;
+      }
+    }
+    return list.length;
+  }
+
+  function closeAccountMenuOnEscape(event) {
+    if (event.key !== "Escape") {
+      return;
+    }
+    var open = document.querySelector("details.account-menu[open]");
+    if (open) {
+      open.open = false;
+      open.querySelector("summary").focus();
+    }
+  }
+
+  function closeAccountMenuOutside(event) {
+    var inside = event.target.closest ? event.target.closest("details.account-menu") : null;
+    closeAccountMenus(inside);
   }
 
   function onSubmit(event) {
@@ -72,6 +99,8 @@
       wide.addListener(syncMenus);
     }
     document.addEventListener("keydown", onKeydown);
+    document.addEventListener("keydown", closeAccountMenuOnEscape);
+    document.addEventListener("click", closeAccountMenuOutside);
     document.addEventListener("submit", onSubmit);
   }
 

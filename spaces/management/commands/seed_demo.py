@@ -45,6 +45,7 @@ from copapp.uploads import sanitize_filename, split_filename
 from members.models import Expertise, OrganisationType
 from spaces import permissions as space_permissions
 from spaces import services as space_services
+from spaces.management.commands._demo_activity import ActivitySeeder
 from spaces.management.commands._demo_engagement import EngagementSeeder
 from spaces.models import (
     Answer,
@@ -1772,6 +1773,8 @@ class Seeder:
             self.ensure_question(question_plan)
         _forget()
         EngagementSeeder(self.people, _forget).run()
+        _forget()
+        ActivitySeeder(self).run()
 
     # People
     def ensure_person(self, person: Person):

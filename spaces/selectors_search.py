@@ -1,0 +1,395 @@
+"""Permission-aware full-text search over every item (issue 7).
+
+One query finds, ranks and highlights, and it starts from ``Item.objects.visible_to(user)``: what the user may
+not see is never matched, so it cannot show in a result, a snippet, a suggestion or a count.
+
+- PostgreSQL: the stored, weighted ``search_vector`` (title A, text B; GIN index) matched with ``to_tsquery``,
+  ranked by ``ts_rank``, the text's snippet cut and highlighted by ``ts_headline``. When nothing matches,
+  titles similar to the query (``pg_trgm`` word similarity, trigram GIN index) are offered instead:
+  misspellings still find something.
+- SQLite: the FTS5 table ``spaces_item_fts`` matched with MATCH, ranked by ``bm25()`` (title weighted 10 to 1)
+  and the snippet cut and highlighted by ``snippet()``.
+
+Both read the same parsed query: every word must occur (common English words are dropped unless nothing else
+is left), "quoted words" as a phrase, -word excluded, and the last word typed matches as a prefix. Ties in
+relevance go to the more recent item. Snippet highlights are marked by the database with two control characters
+that ``clean_text`` never lets into the indexed text; the text is escaped first and only then are the marks
+turned into ``<mark>``, so no markup from content ever reaches the page. Titles are highlighted here, word by
+word, so they read exactly as written on both engines.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.core.paginator import Page as PaginatorPage
+from django.core.paginator import Paginator
+from django.db import connection, transaction
+from django.db.models import BooleanField, F, FloatField, Func, QuerySet, Value
+from django.db.models.functions import Substr
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from spaces import selectors_content
+from spaces.models import Item, ItemKind, Space
+
+PAGE_SIZE = 20
+SUGGESTION_LIMIT = 8
+MAX_TERMS = 12
+MAX_WORD_LENGTH = 100
+PREFIX_MIN_LENGTH = 2
+SIMILARITY_THRESHOLD = 0.5  # pg_trgm word similarity: "censis" finds "census" (0.57), unrelated words score 0
+PG_CONFIG = "copapp_search"  # migration 0006: "simple" with accents removed
+TITLE_WEIGHT, TEXT_WEIGHT = 10.0, 1.0  # SQLite bm25() column weights
+START, STOP = "\x02", "\x03"  # highlight marks (never in indexed text: clean_text removes control characters)
+SNIPPET_WORDS = 30
+
+TITLED_KINDS = (ItemKind.PAGE, ItemKind.QUESTION, ItemKind.EVENT, ItemKind.POST, ItemKind.POLL, ItemKind.FILE)
+STOP_WORDS = frozenset(
+    "a an and are as at be by can do does for from how i in is it of on or should so that the this to was we what "
+    "when where which who why will with".split()
+)
+
+_TOKEN = re.compile(r'(-?)"([^"]*)"?|(-?)(\S+)')
+_WORD = re.compile(r"[^\W_]+")
+
+
+# --- The query ---------------------------------------------------------------------------------------------------
+@dataclass
+class ParsedQuery:
+    """Words (all must match), phrases, excluded words or phrases, and whether the last word is a prefix."""
+
+    words: list[str] = field(default_factory=list)
+    phrases: list[list[str]] = field(default_factory=list)
+    excluded: list[list[str]] = field(default_factory=list)
+    prefix_last: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.words or self.phrases)
+
+    def plain(self) -> str:
+        return " ".join(self.words + [w for phrase in self.phrases for w in phrase])
+
+    # PostgreSQL tsquery text. Every term is letters and digits only, so nothing the user typed is syntax.
+    def tsquery(self, *, any_word: bool = False, title_only: bool = False) -> str:
+        weight = "A" if title_only else ""
+        terms = []
+        for n, word in enumerate(self.words):
+            prefix = "*" if self.prefix_last and n == len(self.words) - 1 else ""
+            terms.append(f"{word}:{prefix}{weight}" if prefix or weight else word)
+        terms += ["(" + " <-> ".join(f"{w}:{weight}" if weight else w for w in p) + ")" for p in self.phrases]
+        joined = (" | " if any_word else " & ").join(terms)
+        if self.excluded and not any_word:
+            joined = f"({joined})" + "".join(" & !(" + " <-> ".join(p) + ")" for p in self.excluded)
+        return joined
+
+    # SQLite FTS5 query text: terms in double quotes are plain strings (no operators), "term"* a prefix.
+    def fts5(self, *, any_word: bool = False, title_only: bool = False) -> str:
+        terms = []
+        for n, word in enumerate(self.words):
+            prefix = "*" if self.prefix_last and n == len(self.words) - 1 else ""
+            terms.append(f'"{word}"{prefix}')
+        terms += ['"' + " ".join(p) + '"' for p in self.phrases]
+        joined = "(" + (" OR " if any_word else " AND ").join(terms) + ")"
+        if self.excluded and not any_word:
+            joined += " NOT (" + " OR ".join('"' + " ".join(p) + '"' for p in self.excluded) + ")"
+        return f"title : ({joined})" if title_only else joined
+
+
+def parse_query(text: str, *, prefix: bool = True, keep_stop_words: bool = False) -> ParsedQuery:
+    """Read what was typed: words, "phrases", -excluded; at most MAX_TERMS terms."""
+    parsed = ParsedQuery()
+    for token in _TOKEN.finditer((text or "").lower()):
+        quoted = token.group(2) is not None
+        words = _WORD.findall(token.group(2) if quoted else token.group(4))
+        if not words:
+            continue
+        if token.group(1) if quoted else token.group(3):
+            parsed.excluded.append(words)
+        elif quoted and len(words) > 1:
+            parsed.phrases.append(words)
+        else:
+            parsed.words.extend(words)
+    if not keep_stop_words:
+        meaningful = [w for w in parsed.words if w not in STOP_WORDS]
+        if meaningful or parsed.phrases:
+            parsed.words = meaningful
+    parsed.words = list(dict.fromkeys(w for w in parsed.words if len(w) <= MAX_WORD_LENGTH))[:MAX_TERMS]
+    parsed.phrases = parsed.phrases[: max(0, MAX_TERMS - len(parsed.words))]
+    parsed.excluded = parsed.excluded[:MAX_TERMS]
+    parsed.prefix_last = prefix and bool(parsed.words) and len(parsed.words[-1]) >= PREFIX_MIN_LENGTH
+    return parsed
+
+
+# --- Engines ---------------------------------------------------------------------------------------------------------
+class _WordSimilar(Func):
+    """``text <% title``: pg_trgm word similarity above the threshold, answered from the trigram index."""
+
+    arg_joiner = " <%% "
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+
+class _Postgres:
+    fallback = True
+
+    def _query(self, parsed: ParsedQuery, **kwargs) -> SearchQuery:
+        return SearchQuery(parsed.tsquery(**kwargs), search_type="raw", config=PG_CONFIG)
+
+    def match(self, qs: QuerySet, parsed: ParsedQuery, *, item: str = "", **kwargs) -> QuerySet:
+        """``qs`` narrowed to matches and annotated with ``search_rank`` (higher is better)."""
+        vector = f"{item}__search_vector" if item else "search_vector"
+        query = self._query(parsed, **kwargs)
+        return qs.filter(**{vector: query}).annotate(search_rank=SearchRank(F(vector), query))
+
+    def highlight(self, qs: QuerySet, parsed: ParsedQuery) -> QuerySet:
+        query = self._query(parsed)
+        marks = {"config": PG_CONFIG, "start_sel": START, "stop_sel": STOP}
+        return qs.annotate(
+            search_snippet=SearchHeadline(
+                "search_text",
+                query,
+                max_words=SNIPPET_WORDS,
+                min_words=SNIPPET_WORDS // 2,
+                max_fragments=2,
+                fragment_delimiter=" … ",
+                **marks,
+            ),
+        )
+
+    def similar_titles(self, qs: QuerySet, text: str) -> QuerySet:
+        similarity = Func(Value(text), F("title"), function="word_similarity", output_field=FloatField())
+        return (
+            qs.filter(_WordSimilar(Value(text), F("title")))
+            .annotate(search_rank=similarity, search_snippet=Substr("search_text", 1, 240))
+            .order_by("-search_rank", "-publish_at", "-pk")
+        )
+
+    def set_similarity_threshold(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)", [str(SIMILARITY_THRESHOLD)]
+            )
+
+
+class _Sqlite:
+    fallback = False
+
+    def match(self, qs: QuerySet, parsed: ParsedQuery, *, item: str = "", **kwargs) -> QuerySet:
+        """The FTS5 table joined by rowid, so MATCH runs once and drives the query (a correlated subquery would
+        run it again for every row)."""
+        column = qs.model._meta.get_field(item).column if item else "id"
+        # extra(): the ORM cannot join a table it has no model for. Only names of ours go into the SQL; what
+        # the user typed is a parameter.
+        return qs.extra(  # noqa: S610
+            tables=["spaces_item_fts"],
+            where=[f'spaces_item_fts.rowid = "{qs.model._meta.db_table}"."{column}"', "spaces_item_fts MATCH %s"],
+            params=[parsed.fts5(**kwargs)],
+            select={"search_rank": f"-bm25(spaces_item_fts, {TITLE_WEIGHT}, {TEXT_WEIGHT})"},
+        )
+
+    def highlight(self, qs: QuerySet, parsed: ParsedQuery) -> QuerySet:
+        return qs.extra(  # noqa: S610 - constant SQL
+            select={"search_snippet": f"snippet(spaces_item_fts, 1, char(2), char(3), '…', {SNIPPET_WORDS})"}
+        )
+
+
+def _engine() -> _Postgres | _Sqlite:
+    return _Postgres() if connection.vendor == "postgresql" else _Sqlite()
+
+
+def matching(
+    qs: QuerySet, text: str, *, item: str = "", any_word: bool = False, title_only: bool = False
+) -> QuerySet | None:
+    """``qs`` (items, or typed rows pointing at their item through the field ``item``) narrowed to what matches
+    ``text``, best first: annotated with ``search_rank``, ordered by it and then recency. None when ``text``
+    has no word to search for. ``any_word``: one shared word is enough (similar questions)."""
+    parsed = parse_query(text, keep_stop_words=any_word)
+    if not parsed:
+        return None
+    recency = f"-{item}__publish_at" if item else "-publish_at"
+    return (
+        _engine()
+        .match(qs, parsed, item=item, any_word=any_word, title_only=title_only)
+        .order_by("-search_rank", recency, "-pk")
+    )
+
+
+# --- Highlight marks to safe HTML --------------------------------------------------------------------------------
+def marked_html(text: str | None) -> SafeString:
+    """Escape ``text``, then turn the database's highlight marks into ``<mark>``, always balanced."""
+    out: list[str] = []
+    is_open = False
+    for part in re.split(f"([{START}{STOP}])", text or ""):
+        if part == START:
+            if not is_open:
+                out.append("<mark>")
+                is_open = True
+        elif part == STOP:
+            if is_open:
+                out.append("</mark>")
+                is_open = False
+        else:
+            out.append(escape(part))
+    if is_open:
+        out.append("</mark>")
+    return mark_safe("".join(out))  # noqa: S308 - every piece of content above went through escape()
+
+
+def _fold(word: str) -> str:
+    """A word as both indexes compare it: lower case, accents removed."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word.casefold()) if not unicodedata.combining(c))
+
+
+def highlight_title(title: str, parsed: ParsedQuery) -> SafeString:
+    """``title`` escaped, with the words of the query marked (the last one as a prefix). Done here rather than
+    by the database, so that a title reads exactly as written on both engines."""
+    terms = {_fold(w) for w in parsed.words} | {_fold(w) for phrase in parsed.phrases for w in phrase}
+    prefix = _fold(parsed.words[-1]) if parsed.prefix_last else None
+    out: list[str] = []
+    end = 0
+    for word in _WORD.finditer(title or ""):
+        out.append(escape(title[end : word.start()]))
+        folded = _fold(word.group())
+        if folded in terms or (prefix and folded.startswith(prefix)):
+            out.append(f"<mark>{escape(word.group())}</mark>")
+        else:
+            out.append(escape(word.group()))
+        end = word.end()
+    out.append(escape((title or "")[end:]))
+    return mark_safe("".join(out))  # noqa: S308 - every piece of the title above went through escape()
+
+
+# --- The search page -------------------------------------------------------------------------------------------------
+@dataclass
+class SearchResult:
+    item: Item
+    title: SafeString
+    snippet: SafeString
+    url: str
+    space: Space
+    kind: str
+    date: datetime
+
+
+@dataclass
+class SearchResults:
+    results: list[SearchResult]
+    total: int
+    page: PaginatorPage | None
+    similar_titles: bool = False  # nothing matched; these are titles like the query (misspellings)
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _filtered(
+    user, *, community=None, space=None, kinds=None, author=None, date_from=None, date_to=None
+) -> QuerySet[Item]:
+    items = Item.objects.visible_to(user)
+    if community is not None:
+        items = items.filter(space__community=community)
+    if space is not None:
+        items = items.filter(space=space)
+    kinds = [k for k in kinds or () if k in ItemKind.values]
+    if kinds:
+        items = items.filter(kind__in=kinds)
+    if isinstance(author, str):
+        items = items.filter(author__username__iexact=author)
+    elif author is not None:
+        items = items.filter(author=author)
+    if date_from is not None:
+        items = items.filter(publish_at__gte=_day_start(date_from))
+    if date_to is not None:
+        items = items.filter(publish_at__lt=_day_start(date_to + timedelta(days=1)))
+    return items
+
+
+def _result(item: Item, parsed: ParsedQuery) -> SearchResult:
+    label = selectors_content.item_label(item)
+    own_title = item.kind not in (ItemKind.COMMENT, ItemKind.ANSWER) and item.title
+    title = highlight_title(item.title, parsed) if own_title else escape(label)
+    return SearchResult(
+        item=item,
+        title=title,
+        snippet=marked_html(item.search_snippet),
+        url=selectors_content.item_url(item),
+        space=item.space,
+        kind=item.get_kind_display(),
+        date=item.publish_at,
+    )
+
+
+def search(
+    user,
+    query: str,
+    *,
+    community=None,
+    space=None,
+    kinds=None,
+    author=None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    page: int | str = 1,
+    per_page: int = PAGE_SIZE,
+) -> SearchResults:
+    """The items ``user`` may see that match ``query``, best first, one page of them, with the total.
+
+    Filters: ``community``, ``space``, ``kinds`` (ItemKind values), ``author`` (a user or a username), ``date_from`` and
+    ``date_to`` (inclusive days, on when the item appeared). Two queries: the count and the page (with its
+    highlights, links and spaces joined in). On PostgreSQL, when nothing matches, titles similar to the query
+    are returned instead (``similar_titles``), in a few more queries.
+    """
+    parsed = parse_query(query)
+    if not parsed:
+        return SearchResults(results=[], total=0, page=None)
+    engine = _engine()
+    items = _filtered(
+        user, community=community, space=space, kinds=kinds, author=author, date_from=date_from, date_to=date_to
+    )
+    matches = engine.match(items, parsed).order_by("-search_rank", "-publish_at", "-pk")
+    matches = engine.highlight(matches, parsed).select_related(*selectors_content.ITEM_LINK_RELATED)
+    paginator = Paginator(matches, per_page)
+    if paginator.count or not engine.fallback:
+        page_obj = paginator.get_page(page)
+        results = [_result(item, parsed) for item in page_obj.object_list]
+        return SearchResults(results=results, total=paginator.count, page=page_obj)
+    with transaction.atomic():  # the threshold is set for this transaction only
+        engine.set_similarity_threshold()
+        similar = engine.similar_titles(items.filter(kind__in=TITLED_KINDS), parsed.plain())
+        paginator = Paginator(similar.select_related(*selectors_content.ITEM_LINK_RELATED), per_page)
+        page_obj = paginator.get_page(page)
+        results = [_result(item, parsed) for item in page_obj.object_list]
+    return SearchResults(results=results, total=paginator.count, page=page_obj, similar_titles=bool(results))
+
+
+@dataclass
+class Suggestion:
+    title: str
+    url: str
+    kind: str
+    space: Space
+
+
+def title_suggestions(user, query: str, *, limit: int = SUGGESTION_LIMIT) -> list[Suggestion]:
+    """Up to ``limit`` titles the user may see that match what is typed so far (the last word as a prefix),
+    best first. One query."""
+    items = matching(Item.objects.visible_to(user).filter(kind__in=TITLED_KINDS), query, title_only=True)
+    if items is None:
+        return []
+    rows = items.select_related(*selectors_content.ITEM_LINK_RELATED)[:limit]
+    return [
+        Suggestion(
+            title=selectors_content.item_label(item),
+            url=selectors_content.item_url(item),
+            kind=item.get_kind_display(),
+            space=item.space,
+        )
+        for item in rows
+    ]

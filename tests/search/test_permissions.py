@@ -1,0 +1,105 @@
+"""Search never reveals what a member may not see: not in results, not in counts, not in snippets, not in the
+header's suggestions. Every item below holds the word "zebra" and a word of its own; each persona must find
+exactly the zebras they may see, and no trace of the others' own words anywhere on the page."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from spaces import services
+from spaces.models import SpaceMembership, Visibility
+from spaces.services import moderation as moderation_services
+from tests.factories import make_space
+from tests.search.helpers import page, post, question, suggestion_titles, titles, total
+from tests.spaces.helpers import client_for
+
+
+@pytest.fixture
+def w(world_factory):
+    w = world_factory(Visibility.OPEN)
+    page(w.space, w.editor, "Zebra public", "Zebra crossing, open to all: publicword.")
+    closed = make_space(w.staff, w.community, Visibility.CLOSED, slug="zebra-closed")
+    page(closed, w.staff, "Zebra closed", "Zebra in a closed space: closedword.")
+    restricted = page(w.space, w.editor, "Zebra restricted", "Zebra for named people: restrictedword.")
+    services.page_set_restrictions(
+        actor=w.editor, page=restricted, viewers=[w.moderator], restrict_view=True, restrict_edit=False
+    )
+    services.comment_create(actor=w.editor, target=restricted.item, body="Zebra comment: restrictedcomment.")
+    hidden = post(w.space, w.editor, "Zebra hidden by a moderator: hiddenword.")
+    moderation_services.item_hide(actor=w.moderator, item=hidden.item, reason="off topic")
+    hidden_question = question(w.space, w.editor, "Zebra hidden question", "hiddenquestion")
+    services.answer_post(actor=w.admin, question=hidden_question, body="Zebra answer: hiddenanswer.")
+    moderation_services.item_hide(actor=w.moderator, item=hidden_question.item, reason="duplicate")
+    post(w.space, w.editor, "Zebra scheduled: scheduledword.", publish_at=timezone.now() + timedelta(days=2))
+    trashed = page(w.space, w.editor, "Zebra trashed", "Zebra in the trash: trashedword.")
+    services.item_trash(actor=w.editor, item=trashed.item)
+    w.closed = closed
+    return w
+
+
+SECRETS = {
+    "closedword": "Zebra closed",
+    "restrictedword": "Zebra restricted",
+    "restrictedcomment": None,
+    "hiddenword": None,
+    "hiddenquestion": "Zebra hidden question",
+    "hiddenanswer": None,
+    "scheduledword": None,
+    "trashedword": "Zebra trashed",
+}
+
+
+def assert_sees_only_the_public_zebra(w, user) -> None:
+    assert titles(user, "zebra") == ["Zebra public"]
+    assert total(user, "zebra") == 1
+    assert suggestion_titles(user, "zeb") == ["Zebra public"]
+    for word, title in SECRETS.items():
+        assert total(user, word) == 0, word
+    browser = client_for(user) if user.is_authenticated else Client()
+    body = browser.get(reverse("search:results"), {"q": "zebra"}).content.decode()
+    assert "1 result" in body
+    suggestions = browser.get(reverse("search:suggest"), {"q": "zebra"}).content.decode()
+    for word, title in SECRETS.items():
+        assert word not in body and word not in suggestions, word
+        if title:
+            assert title not in body and title not in suggestions, title
+
+
+@pytest.mark.parametrize("persona", ["anonymous", "outsider", "viewer", "banned"])
+def test_members_without_rights_find_only_what_they_may_see(w, persona):
+    assert_sees_only_the_public_zebra(w, getattr(w, persona))
+
+
+def test_each_exception_sees_exactly_its_own_items(w):
+    # the named person and the space's admin see the restricted page (and the comment on it)
+    assert "Zebra restricted" in titles(w.moderator, "restrictedword")
+    assert total(w.admin, "restrictedword") == 1 and total(w.admin, "restrictedcomment") == 1
+    assert total(w.viewer, "restrictedcomment") == 0
+    # the author and the space's moderators see hidden and scheduled items; the author of a hidden question's
+    # answer does not see it once the question is hidden (the answer goes with its question)
+    assert total(w.editor, "hiddenword") == 1 and total(w.moderator, "scheduledword") == 1
+    assert total(w.admin, "hiddenanswer") == 1  # admins are moderators too
+    assert total(w.viewer, "hiddenanswer") == 0
+    # nobody finds the trash, not even its author
+    assert total(w.editor, "trashedword") == 0 and total(w.staff, "trashedword") == 0
+    # members of the closed space find its content; its community's moderators hold a role there too
+    assert titles(w.staff, "closedword") == ["Zebra closed"]
+    assert titles(w.community_moderator, "closedword") == ["Zebra closed"]
+    assert total(w.outsider, "closedword") == 0
+
+
+def test_banned_and_removed_members_lose_a_private_space_from_search(world_factory):
+    w = world_factory(Visibility.PRIVATE)
+    page(w.space, w.editor, "Zebra private", "Zebra for members: privateword.")
+    before = total(w.viewer, "privateword")
+    membership = SpaceMembership.objects.get(space=w.space, user=w.viewer)
+    services.membership_remove(actor=w.admin, membership=membership)
+
+    assert before == 1
+    assert total(w.viewer, "privateword") == 0 and suggestion_titles(w.viewer, "zebra") == []
+    assert total(w.banned, "privateword") == 0 and suggestion_titles(w.banned, "zebra") == []
+    assert total(w.outsider, "zebra") == 0
+    assert total(w.editor, "privateword") == 1
