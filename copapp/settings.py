@@ -131,7 +131,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache, Celery ------------------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Clearing the cache (restore, tests) must not flush the Celery queue sharing this Redis (copapp.cache).
+    CACHES = {
+        "default": {
+            "BACKEND": "copapp.cache.PrefixedRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "copapp"),
+        }
+    }
     if TESTING:
         # Parallel test workers share one Redis but not their databases (whose ids overlap): keep their keys apart.
         CACHES["default"]["KEY_PREFIX"] = os.environ.get("PYTEST_XDIST_WORKER", "tests")
