@@ -16,7 +16,7 @@ and invitation e-mails do not pass through here and are never capped.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -66,6 +66,20 @@ def initial_email_state(kind: str, email_off: Iterable[str] | None, digest_frequ
     return EmailState.NONE if digest_frequency == DigestFrequency.OFF else EmailState.DIGEST
 
 
+def _texts_by_language(text: str | Callable[[], str], languages: set[str | None]) -> dict[str | None, str]:
+    """The stored text for each recipient language. A callable is composed once per language, under that
+    language (several moderators may each read a different one); a plain string is the same for everyone."""
+    from members.language import is_supported
+
+    if not callable(text):
+        return dict.fromkeys(languages, text)
+    texts = {}
+    for language in languages:
+        with translation.override(language if is_supported(language) else settings.LANGUAGE_CODE):
+            texts[language] = str(text())
+    return texts
+
+
 def notify(
     *,
     kind: str,
@@ -73,7 +87,7 @@ def notify(
     actor_id: int | None = None,
     item: Item | None = None,
     space: Space | None = None,
-    text: str = "",
+    text: str | Callable[[], str] = "",
     url: str = "",
     dedupe_key: str = "",
     collapse_unread: bool = False,
@@ -107,11 +121,14 @@ def notify(
         qs = qs.exclude(Exists(unread))
     rows = list(
         qs.order_by()
-        .values_list("pk", "notification_prefs__email_off", "notification_prefs__digest_frequency")
+        .values_list(
+            "pk", "notification_prefs__email_off", "notification_prefs__digest_frequency", "profile__preferred_language"
+        )
         .distinct()
     )
     if not rows:
         return []
+    texts = _texts_by_language(text, {language for *_, language in rows})
     notifications = [
         Notification(
             recipient_id=user_id,
@@ -119,12 +136,12 @@ def notify(
             actor_id=actor_id,
             item=item,
             space=space,
-            text=text,  # in full: a moderator's warning must reach its author whole
+            text=texts[language],  # in full: a moderator's warning must reach its author whole
             url=url[:500],
             dedupe_key=dedupe_key,
             email_state=initial_email_state(kind, email_off, frequency),
         )
-        for user_id, email_off, frequency in rows
+        for user_id, email_off, frequency, language in rows
     ]
     created = Notification.objects.bulk_create(notifications, batch_size=BATCH_SIZE, ignore_conflicts=bool(dedupe_key))
     pending = [n for n in created if n.email_state == EmailState.PENDING]
@@ -138,7 +155,7 @@ def notify(
         else:
             pending_ids = [n.pk for n in pending]
         _queue_emails(pending_ids)
-    return [user_id for user_id, _email_off, _frequency in rows]
+    return [row[0] for row in rows]
 
 
 def _queue_emails(notification_ids: list[int]) -> None:

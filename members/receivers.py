@@ -235,7 +235,7 @@ def on_join_request(event: ActivityEvent) -> None:
         Kind.JOIN_REQUEST,
         User.objects.filter(space_role_holders_q(space, SpaceRole.MODERATOR)),
         space=space,
-        text=_("%(name)s asks to join %(space)s") % {"name": request.user.public_name, "space": space.name},
+        text=lambda: _("%(name)s asks to join %(space)s") % {"name": request.user.public_name, "space": space.name},
         url=reverse("spaces:requests", kwargs={"community_slug": space.community.slug, "space_slug": space.slug}),
     )
 
@@ -325,7 +325,10 @@ def on_flag(event: ActivityEvent) -> None:
         url = _review_queue_url(flag)
     except NoReverseMatch:  # the queue is not wired in this build: the item (or space) is the next best place
         url = ""
-    text = "" if flag.item_id else _("A new flag to review: %(reason)s") % {"reason": flag.get_reason_display()}
+
+    def text() -> str:  # composed in each moderator's language (notifications.notify)
+        return "" if flag.item_id else _("A new flag to review: %(reason)s") % {"reason": flag.get_reason_display()}
+
     Fanout(event).notify(
         Kind.FLAG,
         moderators,

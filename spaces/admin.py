@@ -5,6 +5,7 @@ the site staff's direct tool. Spaces use guardian's admin, whose "Object permiss
 one space to one person. The grant tables are listed read-only here (a grant can be withdrawn by deleting it).
 """
 
+from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdmin
@@ -536,13 +537,32 @@ class SpaceVisitAdmin(admin.ModelAdmin):
 
 # --- Outgoing webhooks (issue 8): managed by space admins in the site; here for site staff ----------------------
 from spaces.models import Webhook, WebhookDelivery  # noqa: E402
+from spaces.webhooks import WebhookAddressError, check_url  # noqa: E402
+
+
+class WebhookAdminForm(forms.ModelForm):
+    """The same address check as the space admins' form: private networks refused at save time too."""
+
+    class Meta:
+        model = Webhook
+        fields = ["space", "name", "url", "format", "is_active", "send_created", "send_changed", "created_by"]
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        if url and (self.instance.pk is None or url != self.instance.url):
+            try:
+                check_url(url)
+            except WebhookAddressError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return url
 
 
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin):
-    """Addresses entered here skip the service's private-network check at save time; every delivery still
-    checks the address before it connects."""
+    """Site staff's view of every space's webhooks; the address is checked on save as in the space's settings
+    (and again before every delivery)."""
 
+    form = WebhookAdminForm
     list_display = ["name", "space", "format", "is_active", "send_created", "send_changed", "created_at"]
     list_select_related = ["space"]
     list_filter = ["format", "is_active"]

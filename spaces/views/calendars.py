@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST, require_safe
 from spaces import permissions, selectors_calendars, selectors_papers
 from spaces.models import FeedToken, Space, Visibility
 from spaces.services import feeds as feed_services
+from spaces.views.feeds import atom_token_url
 
 UPCOMING_PAGE_SIZE = 20
 
@@ -136,6 +137,8 @@ def my_calendar_feeds(request):
     context = {
         "personal": personal,
         "personal_url": _token_url(request, personal),
+        # The same secret also serves an Atom feed of what is new in all the member's spaces (spaces.views.feeds).
+        "personal_atom_url": atom_token_url(request, personal),
         "rows": rows,
         "stale": stale,
     }

@@ -84,7 +84,8 @@ def token_feed(request, token):
 
 
 # --- A member's feed links for one space -------------------------------------------------------------------------
-def _feed_url(request, token: FeedToken | None) -> str:
+def atom_token_url(request, token: FeedToken | None) -> str:
+    """The absolute secret Atom address of ``token`` (a space's, or the member's personal one); empty without."""
     if token is None:
         return ""
     return request.build_absolute_uri(reverse("spaces:feed-token", kwargs={"token": token.token}))
@@ -105,7 +106,7 @@ def space_feed_links(request, community_slug, space_slug):
         "public_url": request.build_absolute_uri(reverse("spaces:space-feed", kwargs=kwargs)),
         "can_follow": can_follow,
         "token": token,
-        "token_url": _feed_url(request, token),
+        "token_url": atom_token_url(request, token),
         "calendar_url": request.build_absolute_uri(
             reverse("spaces:space-calendar-token", kwargs={"token": token.token})
         )

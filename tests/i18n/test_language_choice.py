@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from members import services as member_services
 from members.language import LANGUAGE_SESSION_KEY
-from members.models import Profile
+from members.models import Notification, Profile
 from spaces import services
 from spaces.models import SpaceRole, Visibility
 from tests.factories import add_member, make_community, make_space, make_user, onboard
@@ -152,3 +152,24 @@ def test_a_reply_is_e_mailed_in_the_recipients_language(db, django_capture_on_co
     [email] = [message for message in mail.outbox if amina.email in message.to]
     assert "vous a répondu" in email.subject + email.body
     assert "You get this e-mail" not in email.body
+
+
+def test_moderators_each_read_a_join_request_in_their_own_language(db, django_capture_on_commit_callbacks):
+    """One event, several moderators: the stored text is composed in each recipient's language."""
+    staff = make_user("personnel", staff=True)
+    community = make_community(staff, slug="statistiques")
+    space = make_space(staff, community, Visibility.PRIVATE, slug="couplage")
+    claire, david = make_user("claire"), make_user("david")
+    member_services.profile_language_set(actor=claire, user=claire, language="fr")
+    for moderator in (claire, david):
+        onboard(moderator, community)
+        add_member(space, moderator, SpaceRole.MODERATOR, by=staff)
+    newcomer = make_user("newcomer")
+    onboard(newcomer, community)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.join_request_create(actor=newcomer, space=space, message="Bonjour")
+
+    texts = dict(Notification.objects.filter(kind="join_request").values_list("recipient__email", "text"))
+    assert texts[claire.email] == f"{newcomer.public_name} demande à rejoindre {space.name}"
+    assert texts[david.email] == f"{newcomer.public_name} asks to join {space.name}"

@@ -317,6 +317,10 @@ def test_feed_links_page_shows_public_and_private_links(private_world):
         assert "http://testserver" + token_url(token) in html
     assert FeedToken.objects.filter(user=w.viewer).count() == 2
     assert "Make my private link" not in html
+    personal = FeedToken.objects.get(user=w.viewer, space=None)
+    atom = reverse("spaces:feed-token", kwargs={"token": personal.token})
+    assert f'value="http://testserver{atom}"' in html
+    assert Client().get(atom)["Content-Type"].startswith("application/atom+xml")
 
 
 def test_feed_links_page_offers_to_revoke_links_of_spaces_left(private_world):

@@ -8,6 +8,7 @@ from django.test import Client
 
 from spaces.models import DeliveryStatus, Visibility, Webhook, WebhookDelivery
 from spaces.services import webhooks as webhook_services
+from tests.factories import make_user
 from tests.spaces.helpers import client_for, form_errors, space_url
 
 ALLOWED = ["admin", "community_admin", "staff"]
@@ -167,3 +168,25 @@ def test_the_space_settings_page_links_to_the_webhooks(open_world):
     w = open_world
     html = client_for(w.admin).get(space_url("settings", w.space)).content.decode()
     assert space_url("webhooks", w.space) in html
+
+
+def test_the_django_admin_refuses_a_private_address_too(open_world, dns):
+    """Site staff adding a webhook in the admin get the same check as space admins (not just at delivery)."""
+    w = open_world
+    root = make_user("root", staff=True)
+    root.is_superuser = True
+    root.save(update_fields=["is_superuser"])
+    browser = Client()
+    browser.force_login(root)
+    add_url = "/admin/spaces/webhook/add/"
+    fields = {"space": w.space.pk, "name": "Intranet", "format": "json", "send_created": "on", "is_active": "on"}
+
+    refused = browser.post(add_url, {**fields, "url": "http://10.0.0.8/hook"})
+    assert refused.status_code == 200
+    assert "private or reserved network address (10.0.0.8)" in refused.content.decode()
+    assert not Webhook.objects.exists()
+
+    dns["hooks.example.net"] = ["93.184.216.34"]
+    accepted = browser.post(add_url, {**fields, "url": "https://hooks.example.net/in"})
+    assert accepted.status_code == 302
+    assert Webhook.objects.get().url == "https://hooks.example.net/in"
