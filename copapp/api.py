@@ -19,6 +19,7 @@ from ninja.openapi.docs import DocsBase
 from communities.api import router as communities_router
 from copapp.api_support import install_error_handlers
 from members.api import router as members_router
+from members.api_messages import router as messages_router
 from spaces.api import router as spaces_router
 
 API_DESCRIPTION = """
@@ -61,6 +62,7 @@ install_error_handlers(api)
 api.add_router("/communities", communities_router)
 api.add_router("/", spaces_router)
 api.add_router("/", members_router)
+api.add_router("/", messages_router)
 
 
 def api_not_found(request: HttpRequest, rest: str = ""):

@@ -202,11 +202,23 @@ class NotificationEntry:
 
 
 @dataclass
+class MessageEntry:
+    """A conversation of the member's own with messages they have not read, new in the period. Who wrote and how
+    many; never what (a message's text does not travel by e-mail)."""
+
+    conversation_id: int
+    title: str
+    unread: int
+    url: str
+
+
+@dataclass
 class Digest:
     job: DigestJob
     notifications: list[NotificationEntry] = field(default_factory=list)
     spaces: list[SpaceSection] = field(default_factory=list)
     all_seen: bool = False
+    messages: list[MessageEntry] = field(default_factory=list)
 
     @property
     def member(self):
@@ -218,7 +230,7 @@ class Digest:
 
     @property
     def item_count(self) -> int:
-        return self.news_count + len(self.notifications)
+        return self.news_count + len(self.notifications) + len(self.messages)
 
     @property
     def is_empty(self) -> bool:
@@ -273,6 +285,8 @@ class _Batch:
     # item -> positions of the entries that watching it brings in (its own, and an accepted answer's question's)
     by_watched: dict[int, list[int]] = field(default_factory=dict)
     notes: _Notes | None = None
+    # member -> their own conversations with unread messages (``_unread_conversations``)
+    messages: dict[int, list[tuple[datetime, MessageEntry]]] = field(default_factory=dict)
     # (period, space) -> section -> the entries news in that period, as ``news`` gives them (made once per batch)
     _news: dict[tuple[datetime, datetime, int], dict[str, list[tuple]]] = field(default_factory=dict)
     # (position, is news, note) -> the entry as a digest shows it, made once per batch and only when shown
@@ -677,7 +691,7 @@ def _load_batch(jobs: list[DigestJob], now: datetime, pages: PageChanges | None)
             .annotate(last=Max("occurred_at"))
         ):
             views[row["member_id"]][(row["target_type"], row["target_id"])] = row["last"]
-    return _Batch(
+    batch = _Batch(
         spaces,
         interest,
         extra_items,
@@ -689,6 +703,50 @@ def _load_batch(jobs: list[DigestJob], now: datetime, pages: PageChanges | None)
         by_space=by_space,
         by_watched=by_watched,
     )
+    batch.messages = _unread_conversations(member_ids, hi)
+    return batch
+
+
+def _unread_conversations(member_ids: list[int], hi: datetime) -> dict[int, list[tuple[datetime, MessageEntry]]]:
+    """For each member of the batch, their own conversations (participation rows of that very member: nobody
+    else's) that they have not muted and that hold messages by others they have not read: two queries per batch."""
+    from django.db.models import Count, F, Prefetch
+    from django.db.models import Q as Where
+
+    from members.models import ConversationParticipant
+
+    unread_message = (
+        Where(conversation__messages__created_at__lte=hi)
+        & ~Where(conversation__messages__sender_id=F("user_id"))
+        & (Where(last_read_at__isnull=True) | Where(conversation__messages__created_at__gt=F("last_read_at")))
+    )
+    rows = (
+        ConversationParticipant.objects.filter(user_id__in=member_ids, muted=False)
+        .filter(Where(last_read_at__isnull=True) | Where(last_read_at__lt=F("conversation__last_message_at")))
+        .annotate(unread=Count("conversation__messages", filter=unread_message))
+        .filter(unread__gt=0)
+        .select_related("conversation")
+        .prefetch_related(
+            Prefetch("conversation__participants", queryset=ConversationParticipant.objects.select_related("user"))
+        )
+        .order_by("-conversation__last_message_at", "-conversation_id")
+    )
+    found: dict[int, list[tuple[datetime, MessageEntry]]] = defaultdict(list)
+    for row in rows:
+        conversation = row.conversation
+        names = [p.user.public_name for p in conversation.participants.all() if p.user_id != row.user_id]
+        found[row.user_id].append(
+            (
+                conversation.last_message_at,
+                MessageEntry(
+                    conversation_id=conversation.pk,
+                    title=conversation.subject or ", ".join(names),
+                    unread=row.unread,
+                    url=_absolute(conversation.get_absolute_url()),
+                ),
+            )
+        )
+    return found
 
 
 def compose_digests(
@@ -751,7 +809,8 @@ def _compose_one(job: DigestJob, batch: _Batch) -> Digest:
         if (n.item_id is None or n.item_id in visible)
         and (n.space_id or (n.item.space_id if n.item_id else None)) not in muted
     ]
-    digest = Digest(job=job, notifications=notifications, spaces=[row[3] for row in found])
+    messages = [entry for moment, entry in batch.messages.get(m, ()) if start < moment <= end]
+    digest = Digest(job=job, notifications=notifications, spaces=[row[3] for row in found], messages=messages)
     digest.all_seen = _all_seen(digest, batch.views[m])
     return digest
 
@@ -772,6 +831,8 @@ def _notification_entry(notification: Notification) -> NotificationEntry:
 def _all_seen(digest: Digest, views: dict[tuple[str, int], datetime]) -> bool:
     """Every new thing in the digest was opened by the member after its last change (and every notification
     in it was read). Upcoming events known before the period are reminders, not news, and do not count."""
+    if digest.messages:  # unread messages are, by definition, not seen yet
+        return False
     news = [entry for section in digest.spaces for entry in section.entries() if entry.is_news]
     if not news and not digest.notifications:
         return False

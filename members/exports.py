@@ -41,6 +41,7 @@ from members.models import (
     Profile,
     SpaceMute,
 )
+from members.permissions_messages import attachments_for, participations_for
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -170,8 +171,64 @@ def member_data(user) -> Iterator[Part]:
     yield JsonPart("members/muted_spaces.json", muted_spaces)
     yield JsonPart("members/notifications.json", lambda: _notification_rows(user))
     yield JsonPart("members/api_tokens.json", api_tokens)
+    yield JsonPart("members/conversations.json", lambda: _conversation_rows(user))
+    yield JsonPart("members/blocked_members.json", lambda: _blocked_rows(user))
     if profile is not None and profile.avatar:
         yield FilePart(_avatar_path(profile), profile.avatar.storage, profile.avatar.name)
+    for attachment in attachments_for(user).order_by("pk"):
+        yield FilePart(_attachment_path(attachment), attachment.file.storage, attachment.file.name)
+
+
+def _attachment_path(attachment) -> str:
+    name = safe_component(attachment.original_name, fallback="file")
+    return f"members/messages/{attachment.message_id}-{attachment.pk}-{name}"
+
+
+def _conversation_rows(user) -> Iterator[dict]:
+    """The conversations the member takes part in now, with every message in them (the permission filter is the
+    same as on the web: ``members.permissions_messages``). Conversations they left are no longer theirs to read."""
+    from django.db.models import Prefetch
+
+    from members.models import ConversationParticipant, Message
+
+    messages = Message.objects.select_related("sender").prefetch_related("attachments").order_by("created_at", "pk")
+    participants = ConversationParticipant.objects.select_related("user").order_by("pk")
+    rows = (
+        participations_for(user)
+        .select_related("conversation")
+        .prefetch_related(
+            Prefetch("conversation__participants", queryset=participants),
+            Prefetch("conversation__messages", queryset=messages),
+        )
+        .order_by("conversation_id")
+    )
+    for row in rows:
+        conversation = row.conversation
+        yield {
+            "id": conversation.pk,
+            "subject": conversation.subject,
+            "started_at": iso(conversation.created_at),
+            "participants": [p.user.public_name for p in conversation.participants.all()],
+            "muted": row.muted,
+            "messages": [
+                {
+                    "id": message.pk,
+                    "from": message.sender.public_name if message.sender is not None else None,
+                    "mine": message.sender_id == user.pk,
+                    "sent_at": iso(message.created_at),
+                    "body": message.body,
+                    "attachments": [_attachment_path(a) for a in message.attachments.all()],
+                }
+                for message in conversation.messages.all()
+            ],
+        }
+
+
+def _blocked_rows(user) -> Iterator[dict]:
+    from members.models import MemberBlock
+
+    for block in MemberBlock.objects.filter(blocker=user).select_related("blocked").order_by("pk"):
+        yield {"member": block.blocked.username, "since": iso(block.created_at)}
 
 
 def _avatar_path(profile: Profile) -> str | None:

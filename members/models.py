@@ -131,6 +131,7 @@ class NotificationKind(models.TextChoices):
     EVENT_REMINDER = "event_reminder", _("A reminder of an event I registered for")
     ANNOUNCEMENT = "announcement", _("An announcement in my spaces")
     DATA_EXPORT = "data_export", _("My data export is ready")
+    MESSAGE = "message", _("A direct message to me")
 
 
 # Direct things may be e-mailed at once (within the hourly cap); everything else waits for the digest.
@@ -142,6 +143,7 @@ IMMEDIATE_KINDS = frozenset(
         NotificationKind.REQUEST_DECIDED,
         NotificationKind.PAPER_DECIDED,
         NotificationKind.EVENT_REMINDER,
+        NotificationKind.MESSAGE,
     }
 )
 
@@ -363,3 +365,116 @@ class DataExport(models.Model):
 
     def __str__(self) -> str:
         return f"data export {self.pk} of {self.user_id} ({self.status})"
+
+
+# --- Direct messages between members (issue 9, item 1) ------------------------------------------------------------
+# Only participants ever read a conversation: every read goes through ``members.permissions_messages``, which
+# filters by participant in the query. Nothing here is registered in the admin, indexed by search or exported
+# with a community or a space.
+MAX_PARTICIPANTS = 20
+MESSAGE_MAX_CHARS = 10000
+
+
+def message_attachment_storage():
+    """Attachments are private: served only to the conversation's participants by a checked view."""
+    from django.core.files.storage import storages
+
+    return storages["private"]
+
+
+def message_attachment_path(instance: "MessageAttachment", filename: str) -> str:
+    return f"messages/{instance.message.conversation_id}/{instance.message_id}/{filename}"
+
+
+class Conversation(models.Model):
+    """A one-to-one or small-group conversation. Its participants are its ``ConversationParticipant`` rows."""
+
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_message_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-last_message_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"conversation {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("members:conversation", kwargs={"conversation_id": self.pk})
+
+
+class ConversationParticipant(models.Model):
+    """A member taking part in a conversation. Leaving deletes the row; muting keeps it readable, silently."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="participants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversation_participations"
+    )
+    joined_at = models.DateTimeField(auto_now_add=True)
+    muted = models.BooleanField(default=False)
+    last_read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "user"], name="one_participation_per_conversation")
+        ]
+        indexes = [models.Index(fields=["user", "conversation"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in conversation {self.conversation_id}"
+
+
+class Message(models.Model):
+    """One message. ``body_html`` is the sanitised rendering of ``body``, stored beside it."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(_("message"), max_length=MESSAGE_MAX_CHARS)
+    body_html = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["conversation", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"message {self.pk}"
+
+
+class MessageAttachment(models.Model):
+    """A file sent with a message, checked like the files of the repository (``copapp.uploads``)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=message_attachment_path, storage=message_attachment_storage, max_length=500)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=120)
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("members:message-attachment", kwargs={"attachment_id": self.pk, "filename": self.original_name})
+
+
+class MemberBlock(models.Model):
+    """``blocker`` blocked ``blocked`` site-wide: the blocked member cannot message them."""
+
+    blocker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_made")
+    blocked = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_received")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["blocker", "blocked"], name="one_block_per_pair")]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} blocks {self.blocked_id}"

@@ -39,9 +39,13 @@ def member_notifications(user) -> QuerySet[Notification]:
     )
 
 
+def unread_notifications(user) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).filter(_shown_q(user))
+
+
 def unread_notification_count(user) -> int:
     """The number in the header: one query."""
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).filter(_shown_q(user)).count()
+    return unread_notifications(user).count()
 
 
 MESSAGES = {

@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -89,6 +90,11 @@ def account_delete(*, actor, user) -> None:
     EmailAddress.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
     SocialAccount.objects.filter(user=user).delete()
+    # Direct messages: they leave every conversation (what they wrote stays, by "former member") and their blocks go.
+    from members.models import ConversationParticipant, MemberBlock
+
+    ConversationParticipant.objects.filter(user=user).delete()
+    MemberBlock.objects.filter(Q(blocker=user) | Q(blocked=user)).delete()
     user.email = f"deleted-{user.pk}@invalid.invalid"
     user.username = f"former-member-{user.pk}"
     user.first_name = user.last_name = user.display_name = ""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members import views, views_digests, views_exports, views_notifications, views_tokens
+from members import views, views_digests, views_exports, views_messages, views_notifications, views_tokens
 
 app_name = "members"
 
@@ -39,6 +39,26 @@ urlpatterns = [
     path("me/data/", views_exports.data_export_page, name="data-export"),
     path("me/data/export/", views_exports.data_export_request, name="data-export-request"),
     path("me/data/<int:export_id>/download/", views_exports.data_export_download, name="data-export-download"),
+    # Direct messages between members (issue 9).
+    path("me/messages/", views_messages.conversation_list, name="messages"),
+    path("me/messages/new/", views_messages.conversation_new, name="conversation-new"),
+    path("me/messages/<int:conversation_id>/", views_messages.conversation_detail, name="conversation"),
+    path("me/messages/<int:conversation_id>/reply/", views_messages.message_reply, name="message-reply"),
+    path("me/messages/<int:conversation_id>/mute/", views_messages.conversation_mute, name="conversation-mute"),
+    path("me/messages/<int:conversation_id>/leave/", views_messages.conversation_leave, name="conversation-leave"),
+    path(
+        "me/messages/<int:conversation_id>/<int:message_id>/report/",
+        views_messages.message_report,
+        name="message-report",
+    ),
+    path(
+        "me/messages/files/<int:attachment_id>/<str:filename>",
+        views_messages.message_attachment,
+        name="message-attachment",
+    ),
+    path("me/blocked/", views_messages.blocked_list, name="blocked"),
+    path("me/blocked/<str:username>/block/", views_messages.member_block, name="member-block"),
+    path("me/blocked/<str:username>/unblock/", views_messages.member_unblock, name="member-unblock"),
     # Personal access tokens for the REST API (issue 8).
     path("me/api-tokens/", views_tokens.token_list, name="api-tokens"),
     path("me/api-tokens/<int:token_id>/revoke/", views_tokens.token_revoke_view, name="api-token-revoke"),

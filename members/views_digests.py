@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from members import digests, services_digests
-from members.models import DigestFrequency, DigestRecord
+from members.models import DigestFrequency, DigestRecord, Notification, NotificationKind
 
 User = get_user_model()
 PREVIEW_RECORDS = 10
@@ -30,6 +30,15 @@ def digest_preview(request):
     member = digests.load_members([member.pk])[member.pk]
     job = digests.preview_job(member, timezone.now())
     digest = digests.compose_digests([job])[0]
+    if member.pk != request.user.pk:
+        # Direct messages stay between their participants: staff previewing someone's digest see none of them.
+        digest.messages = []
+        private = set(
+            Notification.objects.filter(pk__in=digest.notification_ids, kind=NotificationKind.MESSAGE).values_list(
+                "pk", flat=True
+            )
+        )
+        digest.notifications = [n for n in digest.notifications if n.notification_id not in private]
     prefs = digests.prefs_of(member)
     context = {
         "member": member,

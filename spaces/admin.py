@@ -591,3 +591,107 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# --- Courses (issue 9, item 3) ----------------------------------------------------------------------------------
+from spaces.models import (  # noqa: E402
+    Course,
+    Enrolment,
+    Lesson,
+    LessonCompletion,
+    Quiz,
+    QuizAttempt,
+    QuizOption,
+    QuizQuestion,
+)
+
+
+class LessonInline(admin.TabularInline):
+    model = Lesson
+    extra = 0
+    raw_id_fields = ["page"]
+
+
+@admin.register(Course)
+class CourseAdmin(admin.ModelAdmin):
+    list_display = ["title", "space", "is_published", "created_at"]
+    list_select_related = ["space"]
+    list_filter = ["is_published"]
+    search_fields = ["title", "description"]
+    raw_id_fields = ["space", "created_by"]
+    readonly_fields = ["description_html", "published_at", "created_at", "updated_at"]
+    inlines = [LessonInline]
+
+
+@admin.register(Lesson)
+class LessonAdmin(admin.ModelAdmin):
+    list_display = ["course", "page", "position"]
+    list_select_related = ["course", "page"]
+    search_fields = ["course__title", "page__title"]
+    raw_id_fields = ["course", "page"]
+
+
+class QuizQuestionInline(admin.TabularInline):
+    model = QuizQuestion
+    extra = 0
+
+
+@admin.register(Quiz)
+class QuizAdmin(admin.ModelAdmin):
+    list_display = ["lesson", "pass_mark", "updated_at"]
+    search_fields = ["lesson__page__title", "lesson__course__title"]
+    raw_id_fields = ["lesson"]
+    inlines = [QuizQuestionInline]
+
+
+class QuizOptionInline(admin.TabularInline):
+    model = QuizOption
+    extra = 0
+
+
+@admin.register(QuizQuestion)
+class QuizQuestionAdmin(admin.ModelAdmin):
+    list_display = ["text", "quiz", "multiple", "position"]
+    search_fields = ["text"]
+    raw_id_fields = ["quiz"]
+    inlines = [QuizOptionInline]
+
+
+@admin.register(QuizOption)
+class QuizOptionAdmin(admin.ModelAdmin):
+    list_display = ["label", "question", "is_correct", "position"]
+    search_fields = ["label"]
+    raw_id_fields = ["question"]
+
+
+@admin.register(Enrolment)
+class EnrolmentAdmin(admin.ModelAdmin):
+    list_display = ["user", "course", "enrolled_at", "completed_at"]
+    list_select_related = ["user", "course"]
+    search_fields = ["user__email", "user__display_name", "course__title"]
+    raw_id_fields = ["user", "course"]
+
+
+@admin.register(LessonCompletion)
+class LessonCompletionAdmin(admin.ModelAdmin):
+    list_display = ["user", "lesson", "completed_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__email", "lesson__page__title"]
+    raw_id_fields = ["user", "lesson"]
+
+
+@admin.register(QuizAttempt)
+class QuizAttemptAdmin(admin.ModelAdmin):
+    """Attempts are a record of what was submitted: read-only."""
+
+    list_display = ["user", "quiz", "score", "passed", "created_at"]
+    list_select_related = ["user"]
+    list_filter = ["passed"]
+    search_fields = ["user__email", "quiz__lesson__page__title"]
+    raw_id_fields = ["user", "quiz"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

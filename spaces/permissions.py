@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.apps import apps
 from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast
@@ -961,17 +962,21 @@ def _item_own_viewers_q(item: Item) -> Q:
 # and to the moderators of the communities the member belongs to. Hidden content (``moderation_state`` other
 # than "visible") is seen only by its author and the space's moderators: ``visible_items_q`` and
 # ``_can_see_item_itself`` already carry that rule, so hiding takes content off every surface at once.
-FLAG_TARGET_KINDS = ("item", "paper", "profile")
+FLAG_TARGET_KINDS = ("item", "paper", "profile", "message")
+# A direct message (members.Message) reported to site staff: named by label, since spaces does not import members.
+MESSAGE_MODEL = "members.message"
 
 
 def flag_target_kind(target) -> str:
-    """How a flag target is named in addresses: "item", "paper" or "profile"."""
+    """How a flag target is named in addresses: "item", "paper", "message" or "profile"."""
     from spaces.models import Paper
 
     if isinstance(target, Item):
         return "item"
     if isinstance(target, Paper):
         return "paper"
+    if target._meta.label_lower == MESSAGE_MODEL:
+        return "message"
     return "profile"
 
 
@@ -980,6 +985,8 @@ def flag_target_author(target):
     kind = flag_target_kind(target)
     if kind == "item" or kind == "paper":
         return target.author
+    if kind == "message":
+        return target.sender
     return target
 
 
@@ -1028,6 +1035,8 @@ def can_flag(user, target) -> bool:
         return can_flag_item(user, target)
     if kind == "paper":
         return can_flag_paper(user, target)
+    if kind == "message":  # reported from the conversation, by its participants (members.permissions_messages)
+        return False
     return can_flag_profile(user, target)
 
 
@@ -1075,6 +1084,8 @@ def can_act_on_flagged(user, target, community=None) -> bool:
         return can_review_space_flags(user, target.space) and _can_see_item_itself(user, target)
     if kind == "paper":
         return can_review_space_flags(user, target.event.space) and can_see_item(user, target.event.item)
+    if kind == "message":  # site staff only; they act on the report, never read the conversation
+        return can_review_site_flags(user) and community is None
     return can_review_profile_flags(user, target, community)
 
 
@@ -1180,6 +1191,11 @@ def get_flag_target_for_user(user, target_kind: str, target_id: int, action: str
             raise Http404
     elif target_kind == "profile":
         target = get_user_model().objects.filter(pk=target_id, is_active=True, deleted_at__isnull=True).first()
+    elif target_kind == "message" and action != "flag" and can_review_site_flags(user):
+        # Only the sender and the conversation are loaded: the body stays with the participants.
+        message_model = apps.get_model(MESSAGE_MODEL)
+        target = message_model.objects.select_related("sender").only("pk", "sender", "conversation_id")
+        target = target.filter(pk=target_id).first()
     if target is None:
         raise Http404
     allowed = can_flag(user, target) if action == "flag" else can_act_on_flagged(user, target, community)

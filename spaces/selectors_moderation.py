@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
@@ -97,6 +98,7 @@ def _content_types() -> dict[str, int]:
         "item": ContentType.objects.get_for_model(Item).pk,
         "paper": ContentType.objects.get_for_model(Paper).pk,
         "profile": ContentType.objects.get_for_model(User).pk,
+        "message": ContentType.objects.get_for_model(apps.get_model(permissions.MESSAGE_MODEL)).pk,
     }
 
 
@@ -130,7 +132,7 @@ def review_queue(reviewer, *, space: Space | None = None, community: Community |
     groups: dict[tuple[int, int], list[Flag]] = {}
     for flag in open_flags(reviewer, space=space, community=community):
         groups.setdefault((flag.target_type_id, flag.target_id), []).append(flag)
-    ids: dict[str, list[int]] = {"item": [], "paper": [], "profile": []}
+    ids: dict[str, list[int]] = {"item": [], "paper": [], "profile": [], "message": []}
     for type_id, target_id in groups:
         if type_id in kinds:
             ids[kinds[type_id]].append(target_id)
@@ -159,6 +161,11 @@ def _load_targets(ids: dict[str, list[int]]) -> dict[tuple[str, int], object]:
     if ids["profile"]:
         members = User.objects.filter(pk__in=ids["profile"]).select_related("profile")
         targets.update((("profile", member.pk), member) for member in members)
+    if ids["message"]:
+        # Never the body: staff learn of a reported message only what the reporter put in the flag's note.
+        rows = apps.get_model(permissions.MESSAGE_MODEL).objects.filter(pk__in=ids["message"])
+        rows = rows.select_related("sender__profile").only("pk", "conversation_id", "created_at", "sender")
+        targets.update((("message", message.pk), message) for message in rows)
     return targets
 
 
@@ -224,6 +231,10 @@ def _entry(reviewer, kind: str, target, flags: list[Flag], *, scope_community: C
         entry.excerpt = Truncator(target.abstract).chars(EXCERPT_CHARS)
         entry.url, entry.author, entry.space = _paper_url(target), target.author, target.event.space
         entry.can_warn = permissions.can_warn(reviewer, target)
+    elif kind == "message":
+        entry.label = entry.kind_label = str(_("Direct message"))
+        entry.author = target.sender  # the excerpt, if the reporter shared one, is the flag's note
+        entry.can_warn = permissions.can_warn(reviewer, target, scope_community)
     else:
         profile = getattr(target, "profile", None)
         entry.label, entry.kind_label = target.public_name, str(_("Profile"))

@@ -136,3 +136,8 @@ urlpatterns += urls_moderation.urlpatterns
 from spaces import urls_webhooks  # noqa: E402
 
 urlpatterns += urls_webhooks.urlpatterns
+
+# courses (issue 9, item 3)
+from spaces import urls_courses  # noqa: E402
+
+urlpatterns += urls_courses.urlpatterns

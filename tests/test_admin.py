@@ -25,11 +25,20 @@ User = get_user_model()
 
 APP_LABELS = ["members", "communities", "spaces", "analytics"]
 # Version tables (simple-history) are reached through their page's or comment's "History" button.
+# Direct messages stay between their participants (issue 9): deliberately not in the admin, not even for superusers
+# (tests/members/test_messages.py checks they are absent).
+PRIVATE_MODELS = {
+    "members.Conversation",
+    "members.ConversationParticipant",
+    "members.Message",
+    "members.MessageAttachment",
+    "members.MemberBlock",
+}
 MODEL_LABELS = [
     model._meta.label
     for label in APP_LABELS
     for model in apps.get_app_config(label).get_models()
-    if not model.__name__.startswith("Historical")
+    if not model.__name__.startswith("Historical") and model._meta.label not in PRIVATE_MODELS
 ]
 PASSWORD = "a-long-test-password-1"
 
@@ -227,6 +236,28 @@ def populated(superuser):
     hook = webhook_create(actor=superuser, space=open_space, name="Example chat", url="https://93.184.216.34/hook")
     webhook_send_test(actor=superuser, webhook=hook)
     # --- end of webhooks ---
+    # --- courses (issue 9, item 3): a course with a quiz, an enrolment, a completion and an attempt ---
+    from spaces.services import courses as course_services
+    from spaces.services import page_create as course_page_create
+
+    course = course_services.course_create(actor=superuser, space=open_space, title="Linkage basics", is_published=True)
+    lesson = course_services.lesson_add(
+        actor=superuser, course=course, page=course_page_create(actor=superuser, space=open_space, title="Blocking")
+    )
+    course_services.quiz_set(
+        actor=superuser,
+        lesson=lesson,
+        pass_mark=50,
+        questions=[{"text": "Does blocking help?", "options": [{"label": "Yes", "correct": True}, {"label": "No"}]}],
+    )
+    course_services.course_enrol(actor=superuser, course=course)
+    quiz_question = lesson.quiz.questions.get()
+    course_services.quiz_submit(
+        actor=superuser,
+        lesson=lesson,
+        answers={quiz_question.pk: [quiz_question.options.get(is_correct=True).pk]},
+    )
+    # --- end of courses ---
     assert ActivityEvent.objects.exists()
     return {"space": private_space}
 

@@ -1,4 +1,5 @@
 from .comments import Comment, Watch
+from .courses import Course, Enrolment, Lesson, LessonCompletion, Quiz, QuizAttempt, QuizOption, QuizQuestion
 from .events import (
     Event,
     Paper,
@@ -30,6 +31,14 @@ from .webhooks import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent, We
 from .workplan import Milestone, MilestoneStatus, WorkPlan
 
 __all__ = [
+    "Course",
+    "Enrolment",
+    "Lesson",
+    "LessonCompletion",
+    "Quiz",
+    "QuizAttempt",
+    "QuizOption",
+    "QuizQuestion",
     "SpaceVisit",
     "Flag",
     "FlagReason",

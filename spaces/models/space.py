@@ -69,6 +69,8 @@ class Space(models.Model):
     is_archived = models.BooleanField(default=False)
     archived_at = models.DateTimeField(null=True, blank=True)
     member_count = models.PositiveIntegerField(default=0, editable=False)
+    # Kept by spaces.services.courses: the "Courses" tab shows without a query on every page of the space.
+    published_course_count = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

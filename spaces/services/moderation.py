@@ -65,6 +65,8 @@ def target_label(target) -> str:
         return item_label(target)
     if kind == "paper":
         return target.title
+    if kind == "message":
+        return str(_("Direct message"))
     return target.public_name
 
 
@@ -238,6 +240,39 @@ def flag_create(*, actor, target, reason: str, note: str = "") -> Flag:
     )
     if is_item:
         _auto_hide(target)
+    return flag
+
+
+@transaction.atomic
+def flag_create_private(*, actor, target, target_author, reason: str, note: str = "") -> Flag:
+    """Flag something only site staff review, such as a direct message (``members`` calls this after checking,
+    with its own permission rules, that ``actor`` may report ``target``). The flag has no space and no community,
+    so it reaches the site-wide queue only; ``note`` is all that reviewers learn of the target's content, and
+    the caller puts in it only what the reporter chose to share. One open flag per person and target."""
+    if reason not in FlagReason.values:
+        raise ValidationError({"reason": _("Choose why you are flagging this.")})
+    note = (note or "").strip()
+    if reason == FlagReason.OTHER and not note:
+        raise ValidationError({"note": _("Tell the moderators what is wrong: a note is needed for “Something else”.")})
+    if len(note) > MAX_NOTE:
+        raise ValidationError({"note": _("Please keep your note under %d characters.") % MAX_NOTE})
+    if _open_flags(target).filter(flagger=actor).exists():
+        raise ValidationError(ALREADY_FLAGGED)
+    flag = Flag(
+        target_type=ContentType.objects.get_for_model(target),
+        target_id=target.pk,
+        flagger=actor,
+        target_author=target_author,
+        reason=reason,
+        note=note,
+        weight=flag_weight(actor),
+    )
+    try:
+        with transaction.atomic():
+            flag.save()
+    except IntegrityError as exc:
+        raise ValidationError(ALREADY_FLAGGED) from exc
+    record_activity(actor=actor, kind="flagged", community_id=None, space_id=None, target=flag)
     return flag
 
 
@@ -608,3 +643,33 @@ def spam_check_edit(actor, space: Space, text: str, previous: str) -> None:
     posts per hour does not apply. Edit services call this before they store anything."""
     if _spam_limits_apply(actor, space):
         _check_links_and_mentions(text, previous or "")
+
+
+def _member_spam_limits_apply(actor) -> bool:
+    """``_spam_limits_apply`` where there is no space (direct messages): new accounts other than site staff."""
+    hours = settings.NEW_ACCOUNT_HOURS
+    if hours <= 0 or not actor.is_authenticated or actor.is_staff:
+        return False
+    return actor.date_joined > timezone.now() - timedelta(hours=hours)
+
+
+def spam_check_member(actor, text: str, *, sent_since) -> None:
+    """``spam_check`` for writing outside any space (direct messages): the same limits on links, @mentions and
+    posts per hour for accounts younger than ``NEW_ACCOUNT_HOURS``; site staff are exempt. ``sent_since(moment)``
+    counts what ``actor`` sent since then (called only for a new account)."""
+    if not _member_spam_limits_apply(actor):
+        return
+    _check_links_and_mentions(text)
+    hours = settings.NEW_ACCOUNT_HOURS
+    max_posts = settings.NEW_ACCOUNT_MAX_POSTS_PER_HOUR
+    if sent_since(timezone.now() - timedelta(hours=1)) >= max_posts:
+        raise ValidationError(
+            ngettext(
+                "New accounts can post %(n)d time an hour during their first %(hours)d hours. "
+                "Please wait a while before posting again.",
+                "New accounts can post %(n)d times an hour during their first %(hours)d hours. "
+                "Please wait a while before posting again.",
+                max_posts,
+            )
+            % {"n": max_posts, "hours": hours}
+        )

@@ -21,6 +21,7 @@ from copapp.utils import PeekPage
 from copapp.utils import add_service_errors as _form_errors
 from spaces import forms, permissions, selectors, selectors_events, selectors_stream, selectors_workplan, services
 from spaces.models import Invitation, InvitationStatus, ItemKind, JoinRequest, SpaceBan, SpaceMembership, SpaceRole
+from spaces.permissions_courses import show_courses_tab
 from spaces.views.tracking import record_space_visit
 
 User = get_user_model()
@@ -71,6 +72,7 @@ def _space_context(request, space) -> dict:
         "can_administer": permissions.can_administer_space(user, space),
         "can_manage_trash": permissions.can_manage_trash(user, space),
         "is_banned": permissions.is_banned(user, space),
+        "show_courses": show_courses_tab(user, space),
     }
 
 

@@ -42,14 +42,18 @@ from communities import permissions as community_permissions
 from communities import services as community_services
 from communities.models import Community, CommunityMembership, CommunityRole, IntroAnswer, Onboarding
 from copapp.uploads import sanitize_filename, split_filename
-from members.models import Expertise, OrganisationType
+from members.demo_messages import seed_demo_messages
+from members.models import Conversation, Expertise, Message, OrganisationType
 from spaces import permissions as space_permissions
 from spaces import services as space_services
 from spaces.management.commands._demo_activity import ActivitySeeder
+from spaces.management.commands._demo_courses import seed_demo_course
 from spaces.management.commands._demo_engagement import EngagementSeeder
 from spaces.models import (
     Answer,
     Comment,
+    Course,
+    Enrolment,
     Event,
     FileAsset,
     FileVersion,
@@ -1738,6 +1742,10 @@ COUNTED = {
     "registrations": Registration,
     "papers": Paper,
     "posts": Post,
+    "courses": Course,
+    "course enrolments": Enrolment,
+    "conversations": Conversation,
+    "direct messages": Message,
     "likes": Reaction,
     "polls": Poll,
     "poll votes": PollVote,
@@ -1774,7 +1782,18 @@ class Seeder:
         _forget()
         EngagementSeeder(self.people, _forget).run()
         _forget()
+        self.seed_course_and_messages()
+        _forget()
         ActivitySeeder(self).run()
+
+    def seed_course_and_messages(self) -> None:
+        """Issue 9: one course in the good practices library, and direct messages between members."""
+        library = Space.objects.select_related("community").get(
+            community__slug="data-integration", slug="good-practices"
+        )
+        learners = [self.people[key] for key in ("ramon", "duc", "priya", "jiyeon")]
+        seed_demo_course(library, self.people["emma"], learners)
+        seed_demo_messages([self.people[key] for key in ("ramon", "duc", "agus", "emma", "priya")])
 
     # People
     def ensure_person(self, person: Person):

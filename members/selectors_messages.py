@@ -1,0 +1,97 @@
+"""Reads of direct messages (issue 9, item 1). Every query starts from ``members.permissions_messages``, which
+filters by participant in the database: a list or a page never holds a conversation its reader is not in."""
+
+from __future__ import annotations
+
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from members import permissions_messages as perms
+from members.models import ConversationParticipant, MemberBlock, Message, Notification
+
+
+def _unread_q() -> Q:
+    return Q(last_read_at__isnull=True) | Q(last_read_at__lt=F("conversation__last_message_at"))
+
+
+def conversation_rows(user) -> QuerySet[ConversationParticipant]:
+    """``user``'s conversations as their participation rows, newest activity first, each with its conversation
+    and every participant's name (one query a page, plus one for the names)."""
+    others = ConversationParticipant.objects.select_related("user").order_by("pk")
+    return (
+        perms.participations_for(user)
+        .select_related("conversation")
+        .prefetch_related(Prefetch("conversation__participants", queryset=others))
+        .order_by("-conversation__last_message_at", "-conversation_id")
+    )
+
+
+def unread_conversations(user) -> QuerySet[ConversationParticipant]:
+    return perms.participations_for(user).filter(_unread_q())
+
+
+def unread_conversation_count(user) -> int:
+    return unread_conversations(user).count()
+
+
+def _count(queryset, owner: str) -> Coalesce:
+    """COUNT(*) of ``queryset`` (all rows of one ``owner``) as a scalar subquery."""
+    return Coalesce(Subquery(queryset.order_by().values(owner).annotate(c=Count("pk")).values("c")[:1]), 0)
+
+
+def header_counts(user) -> tuple[int, int]:
+    """The two numbers in the header (unread notifications, conversations with unread messages): one query."""
+    from django.contrib.auth import get_user_model
+
+    from members.selectors_notifications import unread_notifications
+
+    row = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .values_list(_count(unread_notifications(user), "recipient_id"), _count(unread_conversations(user), "user_id"))
+        .first()
+    )
+    return row if row is not None else (0, 0)
+
+
+def conversation_messages(user, conversation_id: int) -> QuerySet[Message]:
+    """The conversation's messages, oldest first, with their senders and attachments (two queries a page)."""
+    return (
+        perms.messages_for(user)
+        .filter(conversation_id=conversation_id)
+        .select_related("sender")
+        .prefetch_related("attachments")
+        .order_by("created_at", "pk")
+    )
+
+
+def conversation_participants(conversation_id: int, *, viewer) -> list[ConversationParticipant]:
+    """The participants of a conversation ``viewer`` takes part in (the filter is in the query)."""
+    return list(
+        ConversationParticipant.objects.filter(conversation_id=conversation_id, conversation__participants__user=viewer)
+        .select_related("user")
+        .order_by("pk")
+    )
+
+
+def blocks_between(user, member_ids) -> tuple[set[int], bool]:
+    """Which of ``member_ids`` ``user`` blocked, and whether any of them blocked ``user`` (one query)."""
+    member_ids = list(member_ids)
+    rows = MemberBlock.objects.filter(
+        Q(blocker=user, blocked_id__in=member_ids) | Q(blocker_id__in=member_ids, blocked=user)
+    ).values_list("blocker_id", "blocked_id")
+    mine, blocked_me = set(), False
+    for blocker_id, blocked_id in rows:
+        if blocker_id == user.pk:
+            mine.add(blocked_id)
+        else:
+            blocked_me = True
+    return mine, blocked_me
+
+
+def blocked_members(user) -> QuerySet[MemberBlock]:
+    return MemberBlock.objects.filter(blocker=user).select_related("blocked").order_by("blocked__display_name", "pk")
+
+
+def unread_message_notifications(user) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient=user, kind="message", read_at__isnull=True)
