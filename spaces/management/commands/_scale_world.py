@@ -612,6 +612,7 @@ class ScaleWorld:
                     "member_count",
                     "created_at",
                     "created_by_id",
+                    "published_course_count",
                 ],
                 (
                     self.space_ids[s],
@@ -626,6 +627,7 @@ class ScaleWorld:
                     len(members[s]),
                     dt(self.space_created[s]),
                     self.uid[self.space_creator[s]],
+                    0,  # no courses in the scale data
                 ),
             )
         # Membership rows, community memberships and onboardings; a join event for each.
