@@ -200,7 +200,7 @@ MUTATIONS = [
     Mutation(
         "role-holder-q-ignores-ban",
         SPACES,
-        'return held & ~Q(**{f"{space_ref}__in": sorted(ctx.banned_spaces)})',
+        "return held & ~_ids_q(space_ref, ctx.banned_spaces)",
         "return held",
         "_role_holder_q: banned people hold no role in lists (ban exclusion removed)",
     ),

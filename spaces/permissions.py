@@ -21,6 +21,7 @@ from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 
+import copapp.lookups  # noqa: F401  (registers the `in_ids` lookup that _ids_q uses)
 from communities.models import CommunityMembership, CommunityRole
 from copapp import rolecache
 from spaces.models import (
@@ -234,16 +235,26 @@ def _role_holder_q(user, min_role: int, space_ref: str = "pk", community_ref: st
     """Rows whose space the user holds at least ``min_role`` in, by membership, community role or grant.
 
     Read from the member's roles (``access_context``: one query a request, shared with every predicate), written
-    into the SQL as lists of ids: a page builds this filter several times, and id lists cost far less to compile
-    and to plan than correlated subqueries over the membership tables.
+    into the SQL as id sets: a page builds this filter several times, and id sets cost far less to compile and to
+    plan than correlated subqueries over the membership tables. Each set is one array parameter (``in_ids``,
+    copapp/lookups.py), so a member of hundreds of spaces costs no more SQL than a member of one.
     """
     ctx = access_context(user)
     space_ids = {space for space, role in ctx.space_roles.items() if role >= min_role}
     space_ids |= {space for space, role in ctx.grant_roles.items() if role >= min_role}
     community_roles = [c for c, r in COMMUNITY_ROLE_IN_SPACES.items() if r >= min_role]
     community_ids = {community for community, role in ctx.community_roles.items() if role in community_roles}
-    held = Q(**{f"{space_ref}__in": sorted(space_ids)}) | Q(**{f"{community_ref}__in": sorted(community_ids)})
-    return held & ~Q(**{f"{space_ref}__in": sorted(ctx.banned_spaces)})
+    held = _ids_q(space_ref, space_ids) | _ids_q(community_ref, community_ids)
+    if not ctx.banned_spaces:
+        return held
+    return held & ~_ids_q(space_ref, ctx.banned_spaces)
+
+
+def _ids_q(field: str, ids) -> Q:
+    """``field`` is one of ``ids``; an empty set stays ``__in=[]`` so Django drops the branch from the SQL."""
+    if not ids:
+        return Q(**{f"{field}__in": []})
+    return Q(**{f"{field}__in_ids": ids})
 
 
 def _everything(user) -> bool:
@@ -335,8 +346,8 @@ def _item_own_q(user) -> Q:
     readable |= _role_holder_q(user, SpaceRole.VIEWER, **refs)
     # hidden and scheduled items share one exception (author and moderators), written once to keep the SQL small
     shown = not_hidden | Q(author=user) | _role_holder_q(user, SpaceRole.MODERATOR, **refs)
-    named = sorted(access_context(user).restricted_items)
-    unrestricted |= Q(author=user) | Q(pk__in=named) | _role_holder_q(user, SpaceRole.ADMIN, **refs)
+    named = access_context(user).restricted_items
+    unrestricted |= Q(author=user) | _ids_q("pk", named) | _role_holder_q(user, SpaceRole.ADMIN, **refs)
     return live & readable & shown & unrestricted
 
 
