@@ -39,6 +39,7 @@ from spaces import selectors_content
 from spaces.models import Item, ItemKind, Space
 
 PAGE_SIZE = 20
+COUNT_CAP = 1000  # counted exactly up to here, then "more than 1,000": nobody pages past it, and counting costs
 SUGGESTION_LIMIT = 8
 MAX_TERMS = 12
 MAX_WORD_LENGTH = 100
@@ -283,6 +284,7 @@ class SearchResults:
     total: int
     page: PaginatorPage | None
     similar_titles: bool = False  # nothing matched; these are titles like the query (misspellings)
+    more: bool = False  # more than ``total`` (``COUNT_CAP``) match; only the best ``total`` can be paged through
 
 
 def _day_start(day: date) -> datetime:
@@ -342,8 +344,8 @@ def search(
     """The items ``user`` may see that match ``query``, best first, one page of them, with the total.
 
     Filters: ``community``, ``space``, ``kinds`` (ItemKind values), ``author`` (a user or a username), ``date_from`` and
-    ``date_to`` (inclusive days, on when the item appeared). Two queries: the count and the page (with its
-    highlights, links and spaces joined in). On PostgreSQL, when nothing matches, titles similar to the query
+    ``date_to`` (inclusive days, on when the item appeared). Two queries: the count (exact up to ``COUNT_CAP``,
+    then ``more``) and the page (with its highlights, links and spaces joined in). On PostgreSQL, when nothing matches, titles similar to the query
     are returned instead (``similar_titles``), in a few more queries.
     """
     parsed = parse_query(query)
@@ -353,13 +355,18 @@ def search(
     items = _filtered(
         user, community=community, space=space, kinds=kinds, author=author, date_from=date_from, date_to=date_to
     )
-    matches = engine.match(items, parsed).order_by("-search_rank", "-publish_at", "-pk")
-    matches = engine.highlight(matches, parsed).select_related(*selectors_content.ITEM_LINK_RELATED)
-    paginator = Paginator(matches, per_page)
-    if paginator.count or not engine.fallback:
+    matched = engine.match(items, parsed)
+    # Counted up to the cap, unordered: a common word matches tens of thousands of items, and counting (or
+    # ranking) all of them to print "23,418 results" is most of a search's time.
+    counted = matched.order_by()[: COUNT_CAP + 1].count()
+    if counted or not engine.fallback:
+        matches = matched.order_by("-search_rank", "-publish_at", "-pk")
+        matches = engine.highlight(matches, parsed).select_related(*selectors_content.ITEM_LINK_RELATED)
+        paginator = Paginator(matches, per_page)
+        paginator.count = min(counted, COUNT_CAP)  # a cached_property: set, it is never computed
         page_obj = paginator.get_page(page)
         results = [_result(item, parsed) for item in page_obj.object_list]
-        return SearchResults(results=results, total=paginator.count, page=page_obj)
+        return SearchResults(results=results, total=paginator.count, page=page_obj, more=counted > COUNT_CAP)
     with transaction.atomic():  # the threshold is set for this transaction only
         engine.set_similarity_threshold()
         similar = engine.similar_titles(items.filter(kind__in=TITLED_KINDS), parsed.plain())

@@ -75,3 +75,19 @@ def test_pagination_splits_results_and_keeps_the_total(w):
     assert pages[0].page.has_next() and not pages[2].page.has_next()
     assert len({r.item.pk for p in pages for r in p.results}) == 8  # every result once
     assert [r.item.pk for r in beyond.results] == [r.item.pk for r in pages[2].results]  # past the end: the last
+
+
+def test_counts_stop_at_the_cap_and_say_there_are_more(w, monkeypatch, client):
+    """Past ``COUNT_CAP`` the count says "more than N" and paging stops there: nobody reads past it, and counting
+    every match of a common word is what made search slow at scale."""
+    monkeypatch.setattr(selectors_search, "COUNT_CAP", 5)
+    found = selectors_search.search(w.viewer, "harbour", per_page=2)
+    assert (found.total, found.more) == (5, True)
+    assert found.page.paginator.num_pages == 3
+    last = selectors_search.search(w.viewer, "harbour", per_page=2, page=3)
+    assert len(last.results) == 1  # the fifth best, not the sixth
+    exact = selectors_search.search(w.viewer, "harbour", community=w.other_community)
+    assert (exact.total, exact.more) == (1, False)
+    client.force_login(w.viewer)
+    response = client.get("/search/", {"q": "harbour"})
+    assert "More than 5 results for “harbour”" in response.content.decode()
