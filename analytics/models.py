@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class ActivityEvent(models.Model):
@@ -18,17 +19,19 @@ class ActivityEvent(models.Model):
     happened (they differ for imported history and for events that arrive late).
     """
 
-    member = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    community_id = models.BigIntegerField(null=True, db_index=True)
-    space_id = models.BigIntegerField(null=True, db_index=True)
-    kind = models.CharField(max_length=40)
-    target_type = models.CharField(max_length=40, blank=True)
-    target_id = models.BigIntegerField(null=True)
-    country = models.CharField(max_length=80, blank=True)
-    organisation_type = models.CharField(max_length=20, blank=True)
-    occurred_at = models.DateTimeField(db_index=True)
-    recorded_at = models.DateTimeField(default=timezone.now)
-    visit_day = models.DateField(null=True, blank=True)
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("member")
+    )
+    community_id = models.BigIntegerField(_("community ID"), null=True, db_index=True)
+    space_id = models.BigIntegerField(_("space ID"), null=True, db_index=True)
+    kind = models.CharField(_("kind"), max_length=40)
+    target_type = models.CharField(_("target type"), max_length=40, blank=True)
+    target_id = models.BigIntegerField(_("target ID"), null=True)
+    country = models.CharField(_("country"), max_length=80, blank=True)
+    organisation_type = models.CharField(_("organisation type"), max_length=20, blank=True)
+    occurred_at = models.DateTimeField(_("occurred"), db_index=True)
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+    visit_day = models.DateField(_("visit day"), null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -42,6 +45,8 @@ class ActivityEvent(models.Model):
                 name="analytics_one_visit_per_member_community_day",
             )
         ]
+        verbose_name = _("activity event")
+        verbose_name_plural = _("activity events")
 
     def __str__(self) -> str:
         return f"{self.kind} by {self.member_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
@@ -57,18 +62,20 @@ class MemberDay(models.Model):
 
     WHOLE_COMMUNITY = 0
 
-    member_id = models.BigIntegerField()
-    community_id = models.BigIntegerField()
-    space_id = models.BigIntegerField(default=WHOLE_COMMUNITY)
-    day = models.DateField()
-    country = models.CharField(max_length=80, blank=True)
-    organisation_type = models.CharField(max_length=20, blank=True)
-    events = models.PositiveIntegerField(default=0, help_text="Activity events (credits excluded).")
-    visits = models.PositiveIntegerField(default=0)
-    views = models.PositiveIntegerField(default=0)
-    contributions = models.PositiveIntegerField(default=0)
-    kind_counts = models.JSONField(default=dict, blank=True)
-    points = models.PositiveIntegerField(default=0)
+    member_id = models.BigIntegerField(_("member ID"))
+    community_id = models.BigIntegerField(_("community ID"))
+    space_id = models.BigIntegerField(_("space ID"), default=WHOLE_COMMUNITY)
+    day = models.DateField(_("day"))
+    country = models.CharField(_("country"), max_length=80, blank=True)
+    organisation_type = models.CharField(_("organisation type"), max_length=20, blank=True)
+    events = models.PositiveIntegerField(
+        _("activity events"), default=0, help_text="Activity events (credits excluded)."
+    )
+    visits = models.PositiveIntegerField(_("visits"), default=0)
+    views = models.PositiveIntegerField(_("views"), default=0)
+    contributions = models.PositiveIntegerField(_("contributions"), default=0)
+    kind_counts = models.JSONField(_("events by kind"), default=dict, blank=True)
+    points = models.PositiveIntegerField(_("engagement points"), default=0)
 
     class Meta:
         constraints = [
@@ -80,6 +87,8 @@ class MemberDay(models.Model):
             models.Index(fields=["community_id", "space_id", "day"]),
             models.Index(fields=["member_id", "day"]),
         ]
+        verbose_name = _("member day")
+        verbose_name_plural = _("member days")
 
     def __str__(self) -> str:
         return f"member {self.member_id} in {self.community_id}/{self.space_id} on {self.day}"
@@ -98,17 +107,25 @@ class MemberMonth(models.Model):
     therefore keeps the months exactly in step, and a month row exists exactly when its month has member days
     (``days`` of them)."""
 
-    member_id = models.BigIntegerField()
-    community_id = models.BigIntegerField()
-    space_id = models.BigIntegerField(default=MemberDay.WHOLE_COMMUNITY)
-    month = models.DateField(help_text="First day of the month.")
-    days = models.PositiveIntegerField(default=0, help_text="Member days of the month.")
-    active_mask = models.PositiveIntegerField(default=0, help_text="Bit d-1: active on day d (events > 0).")
-    contribution_mask = models.PositiveIntegerField(default=0, help_text="Bit d-1: a contribution on day d.")
-    visit_mask = models.PositiveIntegerField(default=0, help_text="Bit d-1: a visit on day d.")
-    points = models.PositiveIntegerField(default=0)
-    contributions = models.PositiveIntegerField(default=0)
-    referrals = models.PositiveIntegerField(default=0, help_text="Accepted invitations (referral actions).")
+    member_id = models.BigIntegerField(_("member ID"))
+    community_id = models.BigIntegerField(_("community ID"))
+    space_id = models.BigIntegerField(_("space ID"), default=MemberDay.WHOLE_COMMUNITY)
+    month = models.DateField(_("month"), help_text="First day of the month.")
+    days = models.PositiveIntegerField(_("member days"), default=0, help_text="Member days of the month.")
+    active_mask = models.PositiveIntegerField(
+        _("active days (bit mask)"), default=0, help_text="Bit d-1: active on day d (events > 0)."
+    )
+    contribution_mask = models.PositiveIntegerField(
+        _("contribution days (bit mask)"), default=0, help_text="Bit d-1: a contribution on day d."
+    )
+    visit_mask = models.PositiveIntegerField(
+        _("visit days (bit mask)"), default=0, help_text="Bit d-1: a visit on day d."
+    )
+    points = models.PositiveIntegerField(_("engagement points"), default=0)
+    contributions = models.PositiveIntegerField(_("contributions"), default=0)
+    referrals = models.PositiveIntegerField(
+        _("referrals"), default=0, help_text="Accepted invitations (referral actions)."
+    )
 
     class Meta:
         # One index serves the triggers' upserts (its key), and the metrics, which read a scope's months.
@@ -117,6 +134,8 @@ class MemberMonth(models.Model):
                 fields=["community_id", "space_id", "month", "member_id"], name="analytics_membermonth_unique"
             )
         ]
+        verbose_name = _("member month")
+        verbose_name_plural = _("member months")
 
     def __str__(self) -> str:
         return f"member {self.member_id} in {self.community_id}/{self.space_id} in {self.month:%Y-%m}"
@@ -133,12 +152,14 @@ class MemberEra(models.Model):
 
     MONTHS = 60
 
-    member_id = models.BigIntegerField()
-    community_id = models.BigIntegerField()
-    space_id = models.BigIntegerField(default=MemberDay.WHOLE_COMMUNITY)
-    era = models.IntegerField(help_text="(year * 12 + month - 1) // 60 of its months.")
-    months = models.PositiveIntegerField(default=0, help_text="Member months of the era.")
-    active_months = models.PositiveBigIntegerField(default=0, help_text="Bit k: active in the era's month k.")
+    member_id = models.BigIntegerField(_("member ID"))
+    community_id = models.BigIntegerField(_("community ID"))
+    space_id = models.BigIntegerField(_("space ID"), default=MemberDay.WHOLE_COMMUNITY)
+    era = models.IntegerField(_("era"), help_text="(year * 12 + month - 1) // 60 of its months.")
+    months = models.PositiveIntegerField(_("member months"), default=0, help_text="Member months of the era.")
+    active_months = models.PositiveBigIntegerField(
+        _("active months (bit mask)"), default=0, help_text="Bit k: active in the era's month k."
+    )
 
     class Meta:
         constraints = [
@@ -146,6 +167,8 @@ class MemberEra(models.Model):
                 fields=["community_id", "space_id", "era", "member_id"], name="analytics_memberera_unique"
             )
         ]
+        verbose_name = _("member era")
+        verbose_name_plural = _("member eras")
 
     def __str__(self) -> str:
         return f"member {self.member_id} in {self.community_id}/{self.space_id} in era {self.era}"
@@ -160,13 +183,13 @@ class ActivityBucket(models.Model):
     """Activity in one 15-minute UTC bucket, for the best-time-to-post heatmap in any time zone (offsets such
     as +5:30 and +5:45 fall on bucket edges). ``space_id`` = 0 is the whole community."""
 
-    community_id = models.BigIntegerField()
-    space_id = models.BigIntegerField(default=0)
-    country = models.CharField(max_length=80, blank=True)
-    organisation_type = models.CharField(max_length=20, blank=True)
-    bucket = models.DateTimeField(help_text="Start of the 15-minute bucket, UTC.")
-    events = models.PositiveIntegerField(default=0)
-    contributions = models.PositiveIntegerField(default=0)
+    community_id = models.BigIntegerField(_("community ID"))
+    space_id = models.BigIntegerField(_("space ID"), default=0)
+    country = models.CharField(_("country"), max_length=80, blank=True)
+    organisation_type = models.CharField(_("organisation type"), max_length=20, blank=True)
+    bucket = models.DateTimeField(_("15-minute bucket"), help_text="Start of the 15-minute bucket, UTC.")
+    events = models.PositiveIntegerField(_("activity events"), default=0)
+    contributions = models.PositiveIntegerField(_("contributions"), default=0)
 
     class Meta:
         constraints = [
@@ -176,6 +199,8 @@ class ActivityBucket(models.Model):
             )
         ]
         indexes = [models.Index(fields=["community_id", "space_id", "bucket"])]
+        verbose_name = _("activity bucket")
+        verbose_name_plural = _("activity buckets")
 
     def __str__(self) -> str:
         return f"{self.events} events in {self.community_id}/{self.space_id} at {self.bucket:%Y-%m-%d %H:%M}"
@@ -184,13 +209,24 @@ class ActivityBucket(models.Model):
 class PointsPolicy(models.Model):
     """A community's engagement-point weights (overrides of ``analytics.kinds.DEFAULT_POINTS``) and daily cap."""
 
-    community = models.OneToOneField("communities.Community", on_delete=models.CASCADE, related_name="+")
-    weights = models.JSONField(default=dict, blank=True)
-    daily_cap = models.PositiveIntegerField(default=200)
-    updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    community = models.OneToOneField(
+        "communities.Community", on_delete=models.CASCADE, related_name="+", verbose_name=_("community")
     )
+    weights = models.JSONField(_("weights"), default=dict, blank=True)
+    daily_cap = models.PositiveIntegerField(_("daily cap"), default=200)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
+
+    class Meta:
+        verbose_name = _("points policy")
+        verbose_name_plural = _("points policies")
 
     def __str__(self) -> str:
         return f"points policy of community {self.community_id}"
@@ -201,13 +237,17 @@ class RollupState(models.Model):
     the ids in ``gaps`` (ids skipped when last read: a transaction may still commit them). Gaps are re-read on
     every run and dropped after a day. ``generation`` counts the runs that changed the roll-ups."""
 
-    name = models.CharField(max_length=40, unique=True)
-    last_event_id = models.BigIntegerField(default=0)
-    gaps = models.JSONField(default=list, blank=True)
+    name = models.CharField(_("name"), max_length=40, unique=True)
+    last_event_id = models.BigIntegerField(_("last event ID"), default=0)
+    gaps = models.JSONField(_("skipped event IDs"), default=list, blank=True)
     # Bumped whenever a run changes the roll-ups (events counted, a rebuild, points recomputed): cached dashboard
     # figures are keyed by it, so they are recomputed only after the roll-ups moved.
-    generation = models.BigIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
+    generation = models.BigIntegerField(_("generation"), default=0)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("roll-up state")
+        verbose_name_plural = _("roll-up states")
 
     def __str__(self) -> str:
         return f"{self.name} at event {self.last_event_id}"

@@ -25,14 +25,20 @@ class Community(models.Model):
     )
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
     logo = models.ImageField(_("logo"), upload_to=logo_path, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
     )
 
     class Meta:
         ordering = ["name"]
         verbose_name_plural = _("communities")
+        verbose_name = _("community")
 
     def __str__(self) -> str:
         return self.name
@@ -44,17 +50,26 @@ class Community(models.Model):
 class CommunityMembership(models.Model):
     """Membership of a community. Joining any space of the community creates one with the member role."""
 
-    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="community_memberships")
-    role = models.CharField(max_length=12, choices=CommunityRole.choices, default=CommunityRole.MEMBER)
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("community")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="community_memberships",
+        verbose_name=_("member"),
+    )
+    role = models.CharField(_("role"), max_length=12, choices=CommunityRole.choices, default=CommunityRole.MEMBER)
     is_focal_point = models.BooleanField(
         _("country focal point"), default=False, help_text=_("Marked by community admins.")
     )
-    joined_at = models.DateTimeField(auto_now_add=True)
+    joined_at = models.DateTimeField(_("joined"), auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["community", "user"], name="one_membership_per_community")]
         indexes = [models.Index(fields=["user", "role"])]
+        verbose_name = _("community membership")
+        verbose_name_plural = _("community memberships")
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.community_id} ({self.role})"
@@ -63,13 +78,17 @@ class CommunityMembership(models.Model):
 class IntroQuestion(models.Model):
     """An introductory question a member answers before their first join or post in the community."""
 
-    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="intro_questions")
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, related_name="intro_questions", verbose_name=_("community")
+    )
     text = models.CharField(_("question"), max_length=300)
-    position = models.PositiveSmallIntegerField(default=0)
-    required = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    required = models.BooleanField(_("required"), default=True)
 
     class Meta:
         ordering = ["position", "id"]
+        verbose_name = _("introductory question")
+        verbose_name_plural = _("introductory questions")
 
     def __str__(self) -> str:
         return self.text
@@ -78,27 +97,39 @@ class IntroQuestion(models.Model):
 class Onboarding(models.Model):
     """A member's acceptance of a community's guidelines (recorded with the text they accepted)."""
 
-    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="onboardings")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="onboardings")
-    accepted_at = models.DateTimeField(auto_now_add=True)
-    guidelines_accepted = models.TextField(blank=True)
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, related_name="onboardings", verbose_name=_("community")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="onboardings", verbose_name=_("member")
+    )
+    accepted_at = models.DateTimeField(_("accepted"), auto_now_add=True)
+    guidelines_accepted = models.TextField(_("accepted guidelines"), blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["community", "user"], name="one_onboarding_per_community")]
+        verbose_name = _("guidelines acceptance")
+        verbose_name_plural = _("guidelines acceptances")
 
     def __str__(self) -> str:
         return f"{self.user_id} onboarded in {self.community_id}"
 
 
 class IntroAnswer(models.Model):
-    question = models.ForeignKey(IntroQuestion, on_delete=models.CASCADE, related_name="answers")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="intro_answers")
-    text = models.TextField(max_length=2000)
-    answered_at = models.DateTimeField(auto_now_add=True)
+    question = models.ForeignKey(
+        IntroQuestion, on_delete=models.CASCADE, related_name="answers", verbose_name=_("question")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="intro_answers", verbose_name=_("member")
+    )
+    text = models.TextField(_("answer"), max_length=2000)
+    answered_at = models.DateTimeField(_("answered"), auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["question", "user"], name="one_answer_per_question")]
         ordering = ["question__position", "question_id"]
+        verbose_name = _("introductory answer")
+        verbose_name_plural = _("introductory answers")
 
     def __str__(self) -> str:
         return f"Answer by {self.user_id} to {self.question_id}"
@@ -111,16 +142,25 @@ class CommunityBan(models.Model):
     queries need no extra rule; new spaces copy the community's bans when they are created.
     """
 
-    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="bans")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="community_bans")
-    reason = models.TextField(blank=True)
-    banned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="bans", verbose_name=_("community"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="community_bans", verbose_name=_("member")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(_("reason"), blank=True)
+    banned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("banned by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["community", "user"], name="one_ban_per_community")]
+        verbose_name = _("community ban")
+        verbose_name_plural = _("community bans")
 
     def __str__(self) -> str:
         return f"{self.user_id} banned from {self.community_id}"

@@ -9,6 +9,7 @@ from members.models import (
     DataExport,
     DigestRecord,
     Expertise,
+    Follow,
     Notification,
     NotificationPreferences,
     PersonalAccessToken,
@@ -161,6 +162,14 @@ class NotificationPreferencesAdmin(admin.ModelAdmin):
     list_filter = ["digest_frequency"]
     search_fields = ["user__email"]
     raw_id_fields = ["user"]
+
+
+@admin.register(Follow)
+class FollowAdmin(admin.ModelAdmin):
+    list_display = ["follower", "followed", "created"]
+    list_select_related = ["follower", "followed"]
+    raw_id_fields = ["follower", "followed"]
+    search_fields = ["follower__username", "followed__username"]
 
 
 @admin.register(SpaceMute)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Router, Schema
 
 from copapp.api_schemas import ID_MAX, ErrorOut, PageParams, Paginated, Text, UserRef, user_ref
@@ -17,7 +18,8 @@ from copapp.api_support import ApiError, member_only, paginate, web_url, writes
 from members import permissions_messages as perms
 from members import selectors_messages as selectors
 from members import services_messages as services
-from members.models import MESSAGE_MAX_CHARS
+from members.forms_messages import members_from_names
+from members.models import MAX_PARTICIPANTS, MESSAGE_MAX_CHARS
 
 router = Router(tags=["me"])
 ERRORS = {code: ErrorOut for code in (401, 403, 404, 422, 429)}
@@ -59,6 +61,15 @@ class MessageList(Paginated):
 
 class MessageIn(Schema):
     body: Text = Field(..., min_length=1, max_length=MESSAGE_MAX_CHARS, description="Markdown.")
+
+
+class ParticipantsIn(Schema):
+    usernames: list[str] = Field(
+        ...,
+        min_length=1,
+        max_length=MAX_PARTICIPANTS,
+        description="The @handles of the members to add; they read the whole conversation, from its first message.",
+    )
 
 
 def _conversation(request: HttpRequest, row) -> dict:
@@ -119,3 +130,19 @@ def message_create(request: HttpRequest, payload: MessageIn, conversation_id: in
     except PermissionDenied as exc:
         raise ApiError(403, "permission_denied", str(exc) or services.blocked_message()) from exc
     return 201, _message(request, selectors.conversation_messages(request.user, conversation_id).get(pk=message.pk))
+
+
+@router.post("/me/conversations/{conversation_id}/participants", response={201: ConversationOut, **ERRORS}, **writes())
+def participants_add(request: HttpRequest, payload: ParticipantsIn, conversation_id: int = Path(..., ge=1, le=ID_MAX)):
+    """Add members to one of your conversations (the same rules as on the web); answers the conversation."""
+    participation = perms.get_participation_for_user(request.user, conversation_id)
+    handles = ", ".join(f"@{name.strip().removeprefix('@')}" for name in payload.usernames if name.strip())
+    try:
+        members = members_from_names(handles, actor=request.user, empty=_("Choose at least one member to add."))
+        services.conversation_add_people(actor=request.user, conversation=participation.conversation, members=members)
+    except PermissionDenied as exc:
+        raise ApiError(403, "permission_denied", str(exc) or services.blocked_message()) from exc
+    except ValidationError as exc:
+        raise ValidationError({"usernames": exc.messages}) from exc
+    row = selectors.conversation_rows(request.user).get(pk=participation.pk)
+    return 201, _conversation(request, row)

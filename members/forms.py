@@ -55,8 +55,41 @@ class ProfileForm(forms.ModelForm):
 
 
 class DirectoryFilterForm(forms.Form):
+    """The directory's filters. Each field is checked on its own: a wrong value in one (a hand-edited address)
+    is reported next to it and ignored, while the others still filter."""
+
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     country = forms.CharField(label=_("Country"), required=False, max_length=80)
+    expertise = forms.TypedChoiceField(
+        label=_("Expertise"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        error_messages={"invalid_choice": _("No member lists this area of expertise; showing every area.")},
+    )
+    community = forms.ChoiceField(
+        label=_("Community"),
+        required=False,
+        error_messages={"invalid_choice": _("There is no such community; showing members of every community.")},
+    )
+
+    def __init__(self, *args, expertise_choices=(), community_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["expertise"].choices = [("", _("Any")), *((str(pk), name) for pk, name in expertise_choices)]
+        self.fields["community"].choices = [("", _("Any")), *community_choices]
+
+    def filters(self) -> dict:
+        """The valid filters (every field that passed its check), for ``selectors.member_directory``."""
+        data: dict = {}
+        if self.is_bound:
+            self.is_valid()  # fills cleaned_data with every field that passed its check
+            data = self.cleaned_data
+        return {
+            "query": data.get("q") or "",
+            "country": data.get("country") or "",
+            "expertise_id": data.get("expertise"),
+            "community_slug": data.get("community") or "",
+        }
 
 
 class AccountDeleteForm(forms.Form):

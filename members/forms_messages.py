@@ -50,6 +50,43 @@ class ReplyForm(forms.Form):
     )
 
 
+def members_from_names(raw: str, *, actor=None, empty: str = "") -> list:
+    """The active members named in ``raw`` (@handles, e-mail addresses or full names, separated by commas), without
+    ``actor``. Raises ``ValidationError`` naming what matches nobody, or more than one member."""
+    names = [name.strip() for name in SEPARATORS.split(raw) if name.strip()]
+    names = list(dict.fromkeys(name.lower() for name in names))
+    if not names:
+        raise forms.ValidationError(empty or _("Choose at least one member to write to."))
+    if len(names) + 1 > MAX_PARTICIPANTS:
+        raise forms.ValidationError(
+            _("A conversation can have at most %(n)d people, you included.") % {"n": MAX_PARTICIPANTS}
+        )
+    query = Q()
+    for name in names:
+        handle = name.removeprefix("@")
+        query |= Q(email__iexact=name) | Q(username__iexact=handle) | Q(display_name__iexact=name)
+    found = list(User.objects.active().filter(query))
+    chosen, unknown = {}, []
+    for name in names:
+        handle = name.removeprefix("@")
+        by_key = [u for u in found if u.email.lower() == name or u.username.lower() == handle]
+        matches = by_key or [u for u in found if u.display_name.lower() == name]
+        if len(matches) != 1:
+            unknown.append(name)
+        else:
+            chosen[matches[0].pk] = matches[0]
+    if unknown:
+        raise forms.ValidationError(
+            _("No single member matches: %(names)s. Use their @handle or e-mail address.")
+            % {"names": ", ".join(unknown)}
+        )
+    if actor is not None:
+        chosen.pop(actor.pk, None)
+    if not chosen:
+        raise forms.ValidationError(_("Choose at least one member other than yourself."))
+    return list(chosen.values())
+
+
 class ConversationForm(ReplyForm):
     recipients = forms.CharField(
         label=gettext_lazy("To"),
@@ -66,38 +103,30 @@ class ConversationForm(ReplyForm):
         self.actor = actor
 
     def clean_recipients(self) -> list:
-        names = [name.strip() for name in SEPARATORS.split(self.cleaned_data["recipients"]) if name.strip()]
-        names = list(dict.fromkeys(name.lower() for name in names))
-        if not names:
-            raise forms.ValidationError(_("Choose at least one member to write to."))
-        if len(names) + 1 > MAX_PARTICIPANTS:
-            raise forms.ValidationError(
-                _("A conversation can have at most %(n)d people, you included.") % {"n": MAX_PARTICIPANTS}
-            )
-        query = Q()
-        for name in names:
-            handle = name.removeprefix("@")
-            query |= Q(email__iexact=name) | Q(username__iexact=handle) | Q(display_name__iexact=name)
-        found = list(User.objects.active().filter(query))
-        chosen, unknown = {}, []
-        for name in names:
-            handle = name.removeprefix("@")
-            by_key = [u for u in found if u.email.lower() == name or u.username.lower() == handle]
-            matches = by_key or [u for u in found if u.display_name.lower() == name]
-            if len(matches) != 1:
-                unknown.append(name)
-            else:
-                chosen[matches[0].pk] = matches[0]
-        if unknown:
-            raise forms.ValidationError(
-                _("No single member matches: %(names)s. Use their @handle or e-mail address.")
-                % {"names": ", ".join(unknown)}
-            )
-        if self.actor is not None:
-            chosen.pop(self.actor.pk, None)
-        if not chosen:
-            raise forms.ValidationError(_("Choose at least one member other than yourself."))
-        return list(chosen.values())
+        return members_from_names(self.cleaned_data["recipients"], actor=self.actor)
+
+
+class AddPeopleForm(forms.Form):
+    """Add members to a conversation one takes part in; the service checks the limit, blocks and who is in."""
+
+    people = forms.CharField(
+        label=gettext_lazy("Add people"),
+        max_length=2000,
+        help_text=gettext_lazy(
+            "Members' @handles, e-mail addresses or full names, separated by commas. "
+            "The people you add can read the whole conversation, from its first message."
+        ),
+        error_messages={"required": gettext_lazy("Choose at least one member to add.")},
+    )
+
+    def __init__(self, *args, actor=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.actor = actor
+
+    def clean_people(self) -> list:
+        return members_from_names(
+            self.cleaned_data["people"], actor=self.actor, empty=_("Choose at least one member to add.")
+        )
 
 
 class MessageReportForm(forms.Form):

@@ -52,7 +52,7 @@ class User(AbstractUser):
 
     email = models.EmailField(_("e-mail address"), unique=True)
     display_name = models.CharField(_("display name"), max_length=120, blank=True)
-    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True, editable=False)
 
     objects = MemberManager()
 
@@ -61,6 +61,8 @@ class User(AbstractUser):
     class Meta:
         ordering = ["display_name", "username"]
         permissions = [("view_analytics", "Can see every analytics dashboard (site analyst)")]
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
 
     def __str__(self) -> str:
         return self.public_name
@@ -82,17 +84,21 @@ def avatar_path(instance: "Profile", filename: str) -> str:
 class Expertise(models.Model):
     """An area of expertise, shared between profiles so members can find peers by it."""
 
-    name = models.CharField(max_length=80, unique=True)
+    name = models.CharField(_("name"), max_length=80, unique=True)
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("area of expertise")
+        verbose_name_plural = _("areas of expertise")
 
     def __str__(self) -> str:
         return self.name
 
 
 class Profile(models.Model):
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile", verbose_name=_("member")
+    )
     organisation = models.CharField(_("organisation"), max_length=200, blank=True)
     organisation_type = models.CharField(
         _("organisation type"), max_length=20, choices=OrganisationType.choices, blank=True
@@ -100,16 +106,20 @@ class Profile(models.Model):
     country = models.CharField(_("country"), max_length=80, blank=True)
     job_title = models.CharField(_("job title"), max_length=200, blank=True)
     bio = models.TextField(_("short bio"), max_length=2000, blank=True)
-    expertise = models.ManyToManyField(Expertise, blank=True, related_name="profiles")
+    expertise = models.ManyToManyField(
+        Expertise, blank=True, related_name="profiles", verbose_name=_("areas of expertise")
+    )
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
     preferred_language = models.CharField(
         _("preferred language"), max_length=10, choices=settings.LANGUAGES, default="en"
     )
     avatar = models.ImageField(_("avatar"), upload_to=avatar_path, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         indexes = [models.Index(fields=["country"]), models.Index(fields=["organisation_type"])]
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
 
     def __str__(self) -> str:
         return f"Profile of {self.user_id}"
@@ -159,24 +169,43 @@ class Notification(models.Model):
     """One thing a member should know. Its item is shown only while the member may still see it: lists and
     e-mails filter through ``Item.objects.visible_to`` at the moment they are read or sent."""
 
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=NotificationKind.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("done by"),
     )
     item = models.ForeignKey(
-        "spaces.Item", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+        "spaces.Item",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("item"),
     )
     space = models.ForeignKey(
-        "spaces.Space", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+        "spaces.Space",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("space"),
     )
-    text = models.TextField(blank=True, help_text=_("For notifications without an item."))
-    url = models.CharField(max_length=500, blank=True)
-    dedupe_key = models.CharField(max_length=120, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    read_at = models.DateTimeField(null=True, blank=True)
-    email_state = models.CharField(max_length=8, choices=EmailState.choices, default=EmailState.NONE)
-    emailed_at = models.DateTimeField(null=True, blank=True)
+    text = models.TextField(_("text"), blank=True, help_text=_("For notifications without an item."))
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    dedupe_key = models.CharField(_("deduplication key"), max_length=120, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    email_state = models.CharField(
+        _("e-mail status"), max_length=8, choices=EmailState.choices, default=EmailState.NONE
+    )
+    emailed_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -190,6 +219,8 @@ class Notification(models.Model):
                 fields=["recipient", "dedupe_key"], condition=~models.Q(dedupe_key=""), name="one_notification_per_key"
             )
         ]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.recipient_id}"
@@ -202,9 +233,14 @@ class DigestFrequency(models.TextChoices):
 
 
 class NotificationPreferences(models.Model):
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_prefs")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_prefs", verbose_name=_("member")
+    )
     email_off = models.JSONField(
-        default=list, blank=True, help_text=_("Notification kinds the member does not want by e-mail.")
+        _("kinds not sent by e-mail"),
+        default=list,
+        blank=True,
+        help_text=_("Notification kinds the member does not want by e-mail."),
     )
     digest_frequency = models.CharField(
         _("digest"), max_length=8, choices=DigestFrequency.choices, default=DigestFrequency.WEEKLY
@@ -215,8 +251,12 @@ class NotificationPreferences(models.Model):
     skip_digest_if_seen = models.BooleanField(
         _("skip the digest when I have already seen everything in it"), default=True
     )
-    last_digest_at = models.DateTimeField(null=True, blank=True)
-    last_immediate_email_at = models.DateTimeField(null=True, blank=True)
+    last_digest_at = models.DateTimeField(_("last digest"), null=True, blank=True)
+    last_immediate_email_at = models.DateTimeField(_("last immediate e-mail"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification preferences")
+        verbose_name_plural = _("notification preferences")
 
     def __str__(self) -> str:
         return f"Notification preferences of {self.user_id}"
@@ -225,12 +265,16 @@ class NotificationPreferences(models.Model):
 class SpaceMute(models.Model):
     """No notifications and no digest entries from this space for this member."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="space_mutes")
-    space = models.ForeignKey("spaces.Space", on_delete=models.CASCADE, related_name="mutes")
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="space_mutes", verbose_name=_("member")
+    )
+    space = models.ForeignKey("spaces.Space", on_delete=models.CASCADE, related_name="mutes", verbose_name=_("space"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "space"], name="one_mute_per_space")]
+        verbose_name = _("muted space")
+        verbose_name_plural = _("muted spaces")
 
     def __str__(self) -> str:
         return f"{self.user_id} mutes {self.space_id}"
@@ -249,16 +293,18 @@ class DigestStatus(models.TextChoices):
 class DigestRecord(models.Model):
     """The transactional outbox of digests: one row per member and period, written before anything is sent."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests")
-    frequency = models.CharField(max_length=8, choices=DigestFrequency.choices)
-    period_start = models.DateTimeField()
-    period_end = models.DateTimeField()
-    status = models.CharField(max_length=14, choices=DigestStatus.choices, default=DigestStatus.PENDING)
-    item_count = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sending_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    detail = models.TextField(blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests", verbose_name=_("member")
+    )
+    frequency = models.CharField(_("frequency"), max_length=8, choices=DigestFrequency.choices)
+    period_start = models.DateTimeField(_("period start"))
+    period_end = models.DateTimeField(_("period end"))
+    status = models.CharField(_("status"), max_length=14, choices=DigestStatus.choices, default=DigestStatus.PENDING)
+    item_count = models.PositiveIntegerField(_("number of items"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    sending_at = models.DateTimeField(_("sending started"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    detail = models.TextField(_("detail"), blank=True)
 
     class Meta:
         ordering = ["-period_end"]
@@ -266,6 +312,8 @@ class DigestRecord(models.Model):
             models.UniqueConstraint(fields=["user", "frequency", "period_end"], name="one_digest_per_member_period")
         ]
         indexes = [models.Index(fields=["status", "period_end"])]
+        verbose_name = _("digest")
+        verbose_name_plural = _("digests")
 
     def __str__(self) -> str:
         return f"{self.frequency} digest of {self.user_id} to {self.period_end:%Y-%m-%d}"
@@ -291,13 +339,15 @@ class PersonalAccessToken(models.Model):
     """A member's key to the REST API. Only a SHA-256 hash of the secret is stored; the secret is shown once,
     when the token is created. ``prefix`` (the first characters) is kept to tell tokens apart in lists."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("member")
+    )
     name = models.CharField(_("name"), max_length=100)
     scope = models.CharField(_("scope"), max_length=12, choices=TokenScope.choices, default=TokenScope.READ)
-    prefix = models.CharField(max_length=16, editable=False)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    prefix = models.CharField(_("prefix"), max_length=16, editable=False)
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
@@ -306,6 +356,8 @@ class PersonalAccessToken(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["user", "revoked_at"])]
+        verbose_name = _("personal access token")
+        verbose_name_plural = _("personal access tokens")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -349,19 +401,27 @@ class DataExport(models.Model):
     """A ZIP of everything a member may take away (``members.exports``), built by a Celery task, downloadable by
     that member only until ``expires_at``; a periodic task deletes the file after that."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_exports")
-    status = models.CharField(max_length=10, choices=DataExportStatus.choices, default=DataExportStatus.PENDING)
-    file = models.FileField(upload_to=data_export_path, storage=data_export_storage, max_length=500, blank=True)
-    size = models.PositiveBigIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_exports", verbose_name=_("member")
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=DataExportStatus.choices, default=DataExportStatus.PENDING
+    )
+    file = models.FileField(
+        _("file"), upload_to=data_export_path, storage=data_export_storage, max_length=500, blank=True
+    )
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["status", "expires_at"])]
+        verbose_name = _("data export")
+        verbose_name_plural = _("data exports")
 
     def __str__(self) -> str:
         return f"data export {self.pk} of {self.user_id} ({self.status})"
@@ -391,13 +451,20 @@ class Conversation(models.Model):
 
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_message_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_message_at = models.DateTimeField(_("last message"), db_index=True)
 
     class Meta:
         ordering = ["-last_message_at", "-pk"]
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
 
     def __str__(self) -> str:
         return f"conversation {self.pk}"
@@ -409,19 +476,26 @@ class Conversation(models.Model):
 class ConversationParticipant(models.Model):
     """A member taking part in a conversation. Leaving deletes the row; muting keeps it readable, silently."""
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="participants")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversation_participations"
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="participants", verbose_name=_("conversation")
     )
-    joined_at = models.DateTimeField(auto_now_add=True)
-    muted = models.BooleanField(default=False)
-    last_read_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="conversation_participations",
+        verbose_name=_("member"),
+    )
+    joined_at = models.DateTimeField(_("joined"), auto_now_add=True)
+    muted = models.BooleanField(_("muted"), default=False)
+    last_read_at = models.DateTimeField(_("last read"), null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["conversation", "user"], name="one_participation_per_conversation")
         ]
         indexes = [models.Index(fields=["user", "conversation"])]
+        verbose_name = _("conversation participant")
+        verbose_name_plural = _("conversation participants")
 
     def __str__(self) -> str:
         return f"{self.user_id} in conversation {self.conversation_id}"
@@ -430,17 +504,26 @@ class ConversationParticipant(models.Model):
 class Message(models.Model):
     """One message. ``body_html`` is the sanitised rendering of ``body``, stored beside it."""
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages", verbose_name=_("conversation")
+    )
     sender = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("sender"),
     )
     body = models.TextField(_("message"), max_length=MESSAGE_MAX_CHARS)
-    body_html = models.TextField(blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    body_html = models.TextField(_("rendered message"), blank=True, editable=False)
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["conversation", "created_at"])]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
 
     def __str__(self) -> str:
         return f"message {self.pk}"
@@ -449,15 +532,21 @@ class Message(models.Model):
 class MessageAttachment(models.Model):
     """A file sent with a message, checked like the files of the repository (``copapp.uploads``)."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(upload_to=message_attachment_path, storage=message_attachment_storage, max_length=500)
-    original_name = models.CharField(max_length=255)
-    size = models.PositiveBigIntegerField()
-    content_type = models.CharField(max_length=120)
-    sha256 = models.CharField(max_length=64)
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("message")
+    )
+    file = models.FileField(
+        _("file"), upload_to=message_attachment_path, storage=message_attachment_storage, max_length=500
+    )
+    original_name = models.CharField(_("original name"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size"))
+    content_type = models.CharField(_("file type"), max_length=120)
+    sha256 = models.CharField(_("SHA-256 checksum"), max_length=64)
 
     class Meta:
         ordering = ["pk"]
+        verbose_name = _("message attachment")
+        verbose_name_plural = _("message attachments")
 
     def __str__(self) -> str:
         return self.original_name
@@ -469,12 +558,25 @@ class MessageAttachment(models.Model):
 class MemberBlock(models.Model):
     """``blocker`` blocked ``blocked`` site-wide: the blocked member cannot message them."""
 
-    blocker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_made")
-    blocked = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_received")
-    created_at = models.DateTimeField(auto_now_add=True)
+    blocker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="blocks_made",
+        verbose_name=_("blocking member"),
+    )
+    blocked = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="blocks_received",
+        verbose_name=_("blocked member"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["blocker", "blocked"], name="one_block_per_pair")]
+        verbose_name = _("member block")
+        verbose_name_plural = _("member blocks")
 
     def __str__(self) -> str:
         return f"{self.blocker_id} blocks {self.blocked_id}"
+from members.models_follow import Follow  # noqa: E402,F401

@@ -82,6 +82,21 @@ def blocked_by_any(sender, member_ids) -> bool:
     return MemberBlock.objects.filter(blocker_id__in=list(member_ids), blocked_id=sender.pk).exists()
 
 
+def blocked_among(user, member_ids) -> set[int]:
+    """Which of ``member_ids`` ``user`` blocked (one query)."""
+    return set(
+        MemberBlock.objects.filter(blocker_id=user.pk, blocked_id__in=list(member_ids)).values_list(
+            "blocked_id", flat=True
+        )
+    )
+
+
+def can_add_people(user, participation: ConversationParticipant | None) -> bool:
+    """Add members to a conversation: a current participant (the limit, blocks and who may be added are checked
+    by the service, which says why)."""
+    return may_use_messages(user) and participation is not None and participation.user_id == user.pk
+
+
 def can_post(user, participation: ConversationParticipant | None) -> bool:
     """Post into a conversation: a participant (blocks are checked by the service, which says why)."""
     return may_use_messages(user) and participation is not None and participation.user_id == user.pk

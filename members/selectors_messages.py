@@ -3,8 +3,7 @@ filters by participant in the database: a list or a page never holds a conversat
 
 from __future__ import annotations
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import F, IntegerField, Prefetch, Q, QuerySet, Subquery
 
 from members import permissions_messages as perms
 from members.models import ConversationParticipant, MemberBlock, Message, Notification
@@ -34,13 +33,24 @@ def unread_conversation_count(user) -> int:
     return unread_conversations(user).count()
 
 
-def _count(queryset, owner: str) -> Coalesce:
-    """COUNT(*) of ``queryset`` (all rows of one ``owner``) as a scalar subquery."""
-    return Coalesce(Subquery(queryset.order_by().values(owner).annotate(c=Count("pk")).values("c")[:1]), 0)
+HEADER_COUNT_CAP = 99  # the header shows "99+" beyond it
+
+
+class _CappedCount(Subquery):
+    """``(SELECT COUNT(*) FROM (<queryset> LIMIT cap + 1))``: stops reading after ``cap + 1`` rows, however many
+    match. A member with thousands of unread notifications (each checked for visibility) costs no more than one
+    with a hundred."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS capped)"
+    output_field = IntegerField()
+
+    def __init__(self, queryset, cap: int):
+        super().__init__(queryset.order_by().values("pk")[: cap + 1], output_field=IntegerField())
 
 
 def header_counts(user) -> tuple[int, int]:
-    """The two numbers in the header (unread notifications, conversations with unread messages): one query."""
+    """The two numbers in the header (unread notifications, conversations with unread messages): one query,
+    each counted up to ``HEADER_COUNT_CAP`` + 1 (shown as "99+")."""
     from django.contrib.auth import get_user_model
 
     from members.selectors_notifications import unread_notifications
@@ -48,7 +58,10 @@ def header_counts(user) -> tuple[int, int]:
     row = (
         get_user_model()
         .objects.filter(pk=user.pk)
-        .values_list(_count(unread_notifications(user), "recipient_id"), _count(unread_conversations(user), "user_id"))
+        .values_list(
+            _CappedCount(unread_notifications(user), HEADER_COUNT_CAP),
+            _CappedCount(unread_conversations(user), HEADER_COUNT_CAP),
+        )
         .first()
     )
     return row if row is not None else (0, 0)

@@ -1,4 +1,5 @@
-"""Every write to direct messages (issue 9, item 1): start a conversation, send, read, mute, leave, block, report.
+"""Every write to direct messages (issue 9, item 1): start a conversation, send, add people, read, mute, leave,
+block, report.
 
 Who may do what is decided in ``members.permissions_messages``. A new message notifies every other participant
 who has not muted the conversation (kind ``message``, through ``members.notifications.notify``, so preferences
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
@@ -34,6 +35,7 @@ from members.models import (
     Notification,
     NotificationKind,
 )
+from members.models_follow import Follow
 from members.notifications import notify
 
 User = get_user_model()
@@ -108,18 +110,24 @@ def _store(*, conversation: Conversation, actor, body: str, checked: list, now: 
 
 def _notify(*, conversation: Conversation, actor, message: Message) -> list[int]:
     """Every other participant who has not muted the conversation and has no unread notification about it yet."""
-    url = conversation.get_absolute_url()
-    recipients = User.objects.filter(
-        conversation_participations__conversation=conversation, conversation_participations__muted=False
-    )
-    unread = Notification.objects.filter(
-        recipient_id=OuterRef("pk"), kind=NotificationKind.MESSAGE, url=url, read_at__isnull=True
-    )
     name = actor.public_name
 
     def text() -> str:  # composed in each recipient's language
         return _("%(who)s sent you a message") % {"who": name}
 
+    recipients = User.objects.filter(
+        conversation_participations__conversation=conversation, conversation_participations__muted=False
+    )
+    return _notify_members(conversation=conversation, actor=actor, recipients=recipients, text=text)
+
+
+def _notify_members(*, conversation: Conversation, actor, recipients, text) -> list[int]:
+    """A ``message`` notification about ``conversation`` for each of ``recipients`` (a ``User`` queryset) who has
+    no unread one about it yet, through ``notify`` (preferences and the immediate e-mail cap apply)."""
+    url = conversation.get_absolute_url()
+    unread = Notification.objects.filter(
+        recipient_id=OuterRef("pk"), kind=NotificationKind.MESSAGE, url=url, read_at__isnull=True
+    )
     return notify(
         kind=NotificationKind.MESSAGE,
         recipients=recipients.exclude(Exists(unread)),
@@ -184,6 +192,59 @@ def message_send(*, actor, conversation: Conversation, body: str, attachments: S
     return message
 
 
+@transaction.atomic
+def conversation_add_people(*, actor, conversation: Conversation, members: Iterable) -> list:
+    """Add ``members`` to a conversation ``actor`` takes part in; returns them. They read the whole conversation,
+    from its first message (a member who left and is added again too), and are notified like the recipients of a
+    new conversation. Refused, with nothing stored, for someone already in it, beyond ``MAX_PARTICIPANTS`` people,
+    for an account that cannot receive messages, when one of them blocked ``actor`` or ``actor`` blocked them, or
+    for a new account over the spam limits."""
+    # Lock the conversation: two additions at the same moment cannot pass the limit together.
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    participation = perms.participations_for(actor).filter(conversation=conversation).first()
+    if not perms.can_add_people(actor, participation):
+        raise PermissionDenied
+    people = {member.pk: member for member in members}
+    if not people:
+        raise ValidationError({"people": _("Choose at least one member to add.")})
+    current = set(conversation.participants.values_list("user_id", flat=True))
+    already = [member.public_name for pk, member in people.items() if pk in current]
+    if already:
+        raise ValidationError({"people": _("Already in this conversation: %(names)s.") % {"names": ", ".join(already)}})
+    if len(current) + len(people) > MAX_PARTICIPANTS:
+        raise ValidationError(
+            {
+                "people": _("A conversation can have at most %(n)d people; this one already has %(count)d.")
+                % {"n": MAX_PARTICIPANTS, "count": len(current)}
+            }
+        )
+    active = set(User.objects.active().filter(pk__in=list(people)).values_list("pk", flat=True))
+    if active != set(people):
+        raise ValidationError({"people": _("Some of these members cannot receive messages.")})
+    # The rule of a new conversation: nobody who blocked the actor.
+    if perms.blocked_by_any(actor, people):
+        raise PermissionDenied(blocked_message())
+    mine = perms.blocked_among(actor, people)
+    if mine:
+        names = ", ".join(people[pk].public_name for pk in people if pk in mine)
+        raise ValidationError(
+            {"people": _("You blocked %(names)s: unblock them before adding them.") % {"names": names}}
+        )
+    _spam_check(actor, "")
+    ConversationParticipant.objects.bulk_create(
+        [ConversationParticipant(conversation=conversation, user_id=pk) for pk in people]
+    )
+    name = actor.public_name
+
+    def text() -> str:  # composed in each recipient's language
+        return _("%(who)s added you to a conversation") % {"who": name}
+
+    _notify_members(
+        conversation=conversation, actor=actor, recipients=User.objects.filter(pk__in=list(people)), text=text
+    )
+    return list(people.values())
+
+
 def conversation_mark_read(*, actor, participation: ConversationParticipant) -> None:
     """The member opened the conversation: everything in it up to now is read (and its notifications too)."""
     if participation.user_id != actor.pk:
@@ -230,6 +291,8 @@ def member_block(*, actor, member) -> MemberBlock:
     if member.pk == actor.pk:
         raise ValidationError(_("You cannot block yourself."))
     block, _created = MemberBlock.objects.get_or_create(blocker=actor, blocked=member)
+    # A block ends following both ways: neither sees the other's contributions in their stream any more.
+    Follow.objects.filter(Q(follower=actor, followed=member) | Q(follower=member, followed=actor)).delete()
     return block
 
 

@@ -46,6 +46,7 @@ urlpatterns = [
     path("me/messages/<int:conversation_id>/reply/", views_messages.message_reply, name="message-reply"),
     path("me/messages/<int:conversation_id>/mute/", views_messages.conversation_mute, name="conversation-mute"),
     path("me/messages/<int:conversation_id>/leave/", views_messages.conversation_leave, name="conversation-leave"),
+    path("me/messages/<int:conversation_id>/add/", views_messages.conversation_add_people, name="conversation-add"),
     path(
         "me/messages/<int:conversation_id>/<int:message_id>/report/",
         views_messages.message_report,
@@ -59,6 +60,10 @@ urlpatterns = [
     path("me/blocked/", views_messages.blocked_list, name="blocked"),
     path("me/blocked/<str:username>/block/", views_messages.member_block, name="member-block"),
     path("me/blocked/<str:username>/unblock/", views_messages.member_unblock, name="member-unblock"),
+    # Following members (issue 9, item 2).
+    path("me/following/", views.following_list, name="following"),
+    path("me/following/<str:username>/follow/", views.member_follow, name="member-follow"),
+    path("me/following/<str:username>/unfollow/", views.member_unfollow, name="member-unfollow"),
     # Personal access tokens for the REST API (issue 8).
     path("me/api-tokens/", views_tokens.token_list, name="api-tokens"),
     path("me/api-tokens/<int:token_id>/revoke/", views_tokens.token_revoke_view, name="api-token-revoke"),

@@ -3,18 +3,21 @@ from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from analytics.selectors import POINTS_DEFINITIONS, profile_engagement
 from communities.models import CommunityMembership, IntroAnswer
 from communities.permissions import can_see_onboarding_answers
-from members import selectors, services
+from copapp.utils import safe_next
+from members import selectors, services, services_follow
 from members.forms import AccountDeleteForm, DirectoryFilterForm, ProfileForm
 from members.language import LANGUAGE_SESSION_KEY
 from members.middleware import TZ_SESSION_KEY
 from members.models import OrganisationType, Profile
+from members.permissions_follow import can_follow
 from spaces.models import Space
 
 User = get_user_model()
@@ -22,14 +25,16 @@ User = get_user_model()
 
 @login_required
 def directory(request):
-    form = DirectoryFilterForm(request.GET or None)
-    query = country = organisation_type = ""
-    if form.is_valid():
-        query, country = form.cleaned_data["q"], form.cleaned_data["country"]
+    form = DirectoryFilterForm(
+        request.GET or None,
+        expertise_choices=selectors.directory_expertise_choices(),
+        community_choices=selectors.directory_community_choices(request.user),
+    )
+    filters = form.filters()
     organisation_type = request.GET.get("organisation_type", "")
     if organisation_type not in OrganisationType.values:
         organisation_type = ""
-    members = selectors.member_directory(query=query, country=country, organisation_type=organisation_type)
+    members = selectors.member_directory(organisation_type=organisation_type, **filters)
     page = Paginator(members, 24).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
@@ -38,6 +43,8 @@ def directory(request):
         "page": page,
         "organisation_types": OrganisationType.choices,
         "organisation_type": organisation_type,
+        "expertise_id": filters["expertise_id"],
+        "community_slug": filters["community_slug"],
         "filter_query": params.urlencode(),
     }
     template = "members/partials/directory_results.html" if request.htmx else "members/directory.html"
@@ -46,7 +53,9 @@ def directory(request):
 
 @login_required
 def profile(request, username):
-    member = get_object_or_404(User.objects.select_related("profile"), username=username, deleted_at__isnull=True)
+    member = selectors.profile_member(request.user, username)
+    if member is None:
+        raise Http404
     communities = list(
         CommunityMembership.objects.filter(user=member).select_related("community").order_by("community__name")
     )
@@ -72,8 +81,55 @@ def profile(request, username):
         "answers": answers,
         "spaces": spaces,
         "is_me": member.pk == request.user.pk,
+        "can_follow": can_follow(request.user, member, blocked=member.blocked_by_me or member.blocks_me),
     }
     return render(request, "members/profile.html", context)
+
+
+# --- Following members (issue 9, item 2) ----------------------------------------------------------------------
+def _follow_response(request, member, error: str = ""):
+    """The follow button again for htmx (with the refusal, if any), else back where the member was."""
+    if request.htmx:
+        member = selectors.profile_member(request.user, member.username)
+        context = {
+            "member": member,
+            "can_follow": can_follow(request.user, member, blocked=member.blocked_by_me or member.blocks_me),
+            "next": safe_next(request, member.get_absolute_url()),
+            "error": error,
+        }
+        return render(request, "members/partials/follow_button.html", context)
+    if error:
+        messages.error(request, error)
+    return redirect(safe_next(request, member.get_absolute_url()))
+
+
+@login_required
+@require_POST
+def member_follow(request, username):
+    member = get_object_or_404(selectors.listed_members(), username=username)
+    try:
+        services_follow.follow_create(actor=request.user, member=member)
+    except ValidationError as exc:
+        return _follow_response(request, member, error=" ".join(exc.messages))
+    if not request.htmx:
+        messages.success(request, _("You follow %(name)s.") % {"name": member.public_name})
+    return _follow_response(request, member)
+
+
+@login_required
+@require_POST
+def member_unfollow(request, username):
+    member = get_object_or_404(User.objects.filter(deleted_at__isnull=True), username=username)
+    if services_follow.follow_delete(actor=request.user, member=member) and not request.htmx:
+        messages.success(request, _("You no longer follow %(name)s.") % {"name": member.public_name})
+    return _follow_response(request, member)
+
+
+@login_required
+@require_safe
+def following_list(request):
+    page = Paginator(selectors.following_of(request.user), 24).get_page(request.GET.get("page"))
+    return render(request, "members/following.html", {"page": page})
 
 
 @login_required

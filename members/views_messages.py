@@ -1,6 +1,6 @@
-"""Direct messages between members (issue 9, item 1): list, conversation, new conversation, reply, mute, leave,
-block, report and attachments. Every fetch goes through ``members.permissions_messages``: anyone who is not a
-participant gets 404, as if the conversation did not exist."""
+"""Direct messages between members (issue 9, item 1): list, conversation, new conversation, reply, add people,
+mute, leave, block, report and attachments. Every fetch goes through ``members.permissions_messages``: anyone who
+is not a participant gets 404, as if the conversation did not exist."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from copapp.utils import add_service_errors, safe_next
 from members import permissions_messages as perms
 from members import selectors_messages as selectors
 from members import services_messages as services
-from members.forms_messages import ConversationForm, MessageReportForm, ReplyForm
+from members.forms_messages import AddPeopleForm, ConversationForm, MessageReportForm, ReplyForm
+from members.models import MAX_PARTICIPANTS
 
 User = get_user_model()
 CONVERSATIONS_PER_PAGE = 20
@@ -45,7 +46,7 @@ def conversation_list(request):
     return render(request, "members/messages/conversation_list.html", {"page": page, "rows": page.object_list})
 
 
-def _conversation_context(request, participation, form=None) -> dict:
+def _conversation_context(request, participation, form=None, add_form=None) -> dict:
     conversation = participation.conversation
     paginator = Paginator(selectors.conversation_messages(request.user, conversation.pk), MESSAGES_PER_PAGE)
     page = paginator.get_page(request.GET.get("page") or paginator.num_pages)
@@ -61,6 +62,9 @@ def _conversation_context(request, participation, form=None) -> dict:
         "chat": page.object_list,
         "form": form or ReplyForm(),
         "can_post": not blocked_me and bool(others),
+        "add_form": add_form or AddPeopleForm(),
+        "can_add_people": perms.can_add_people(request.user, participation) and len(participants) < MAX_PARTICIPANTS,
+        "max_participants": MAX_PARTICIPANTS,
     }
 
 
@@ -95,6 +99,28 @@ def message_reply(request, conversation_id):
             messages.success(request, _("Message sent."))
             return redirect(participation.conversation)
     context = _conversation_context(request, participation, form)
+    return render(request, "members/messages/conversation_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def conversation_add_people(request, conversation_id):
+    participation = perms.get_participation_for_user(request.user, conversation_id)
+    form = AddPeopleForm(request.POST, actor=request.user)
+    if form.is_valid():
+        try:
+            added = services.conversation_add_people(
+                actor=request.user, conversation=participation.conversation, members=form.cleaned_data["people"]
+            )
+        except PermissionDenied as exc:
+            form.add_error("people", str(exc) or services.blocked_message())
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            names = ", ".join(member.public_name for member in added)
+            messages.success(request, _("Added to the conversation: %(names)s.") % {"names": names})
+            return redirect(participation.conversation)
+    context = _conversation_context(request, participation, add_form=form)
     return render(request, "members/messages/conversation_detail.html", context, status=400)
 
 

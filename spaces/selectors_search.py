@@ -345,8 +345,8 @@ def search(
 
     Filters: ``community``, ``space``, ``kinds`` (ItemKind values), ``author`` (a user or a username), ``date_from`` and
     ``date_to`` (inclusive days, on when the item appeared). Two queries: the count (exact up to ``COUNT_CAP``,
-    then ``more``) and the page (with its highlights, links and spaces joined in). On PostgreSQL, when nothing matches, titles similar to the query
-    are returned instead (``similar_titles``), in a few more queries.
+    then ``more``) and the page (with its highlights, links and spaces joined in). On PostgreSQL, when nothing
+    matches, titles similar to the query are returned instead (``similar_titles``), in a few more queries.
     """
     parsed = parse_query(query)
     if not parsed:

@@ -67,6 +67,9 @@ def populated(superuser):
     moderator = User.objects.create_user(email="mod@example.org", password=PASSWORD, display_name="Moderator")
     pest = User.objects.create_user(email="pest@example.org", password=PASSWORD, display_name="Pest")
     reviewer = User.objects.create_user(email="reviewer@example.org", password=PASSWORD, display_name="Reviewer")
+    from members.services_follow import follow_create
+
+    follow_create(actor=member, member=moderator)
 
     community = community_create(
         actor=superuser,

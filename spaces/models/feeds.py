@@ -9,6 +9,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from .space import Space
 
@@ -18,11 +19,15 @@ def new_token() -> str:
 
 
 class FeedToken(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feed_tokens")
-    space = models.ForeignKey(Space, null=True, blank=True, on_delete=models.CASCADE, related_name="feed_tokens")
-    token = models.CharField(max_length=64, unique=True, default=new_token)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feed_tokens", verbose_name=_("member")
+    )
+    space = models.ForeignKey(
+        Space, null=True, blank=True, on_delete=models.CASCADE, related_name="feed_tokens", verbose_name=_("space")
+    )
+    token = models.CharField(_("token"), max_length=64, unique=True, default=new_token)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -33,6 +38,8 @@ class FeedToken(models.Model):
                 fields=["user"], condition=models.Q(space__isnull=True), name="one_personal_feed_token"
             ),
         ]
+        verbose_name = _("feed token")
+        verbose_name_plural = _("feed tokens")
 
     def __str__(self) -> str:
         return f"feed token of {self.user_id} for {self.space_id or 'me'}"

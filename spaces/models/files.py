@@ -20,9 +20,16 @@ def file_version_path(instance: "FileVersion", filename: str) -> str:
 
 
 class FileAsset(models.Model):
-    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="file")
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="files")
-    page = models.ForeignKey("spaces.Page", null=True, blank=True, on_delete=models.SET_NULL, related_name="files")
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="file", verbose_name=_("item"))
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="files", verbose_name=_("space"))
+    page = models.ForeignKey(
+        "spaces.Page",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="files",
+        verbose_name=_("attached to page"),
+    )
     event = models.ForeignKey(
         "spaces.Event",
         null=True,
@@ -30,13 +37,19 @@ class FileAsset(models.Model):
         on_delete=models.SET_NULL,
         related_name="files",
         help_text=_("Attached to an event (agenda, presentations): seen only where the event is seen."),
+        verbose_name=_("attached to event"),
     )
-    name = models.CharField(max_length=255)
-    description = models.CharField(max_length=500, blank=True)
+    name = models.CharField(_("name"), max_length=255)
+    description = models.CharField(_("description"), max_length=500, blank=True)
     current_version = models.ForeignKey(
-        "FileVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "FileVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("current version"),
     )
-    version_count = models.PositiveIntegerField(default=0)
+    version_count = models.PositiveIntegerField(_("number of versions"), default=0)
 
     class Meta:
         ordering = ["name"]
@@ -45,6 +58,8 @@ class FileAsset(models.Model):
                 condition=models.Q(page__isnull=True) | models.Q(event__isnull=True), name="file_on_page_or_event"
             )
         ]
+        verbose_name = _("file")
+        verbose_name_plural = _("files")
 
     def __str__(self) -> str:
         return self.name
@@ -57,20 +72,24 @@ class FileAsset(models.Model):
 
 
 class FileVersion(models.Model):
-    asset = models.ForeignKey(FileAsset, on_delete=models.CASCADE, related_name="versions")
-    number = models.PositiveIntegerField()
-    file = models.FileField(upload_to=file_version_path, storage=private_storage, max_length=500)
-    original_name = models.CharField(max_length=255)
-    size = models.PositiveBigIntegerField()
-    content_type = models.CharField(max_length=120)
-    sha256 = models.CharField(max_length=64)
-    comment = models.CharField(max_length=300, blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    uploaded_at = models.DateTimeField(auto_now_add=True)
+    asset = models.ForeignKey(FileAsset, on_delete=models.CASCADE, related_name="versions", verbose_name=_("file"))
+    number = models.PositiveIntegerField(_("version number"))
+    file = models.FileField(_("uploaded file"), upload_to=file_version_path, storage=private_storage, max_length=500)
+    original_name = models.CharField(_("original name"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size"))
+    content_type = models.CharField(_("file type"), max_length=120)
+    sha256 = models.CharField(_("SHA-256 checksum"), max_length=64)
+    comment = models.CharField(_("comment"), max_length=300, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("uploaded by")
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
 
     class Meta:
         ordering = ["-number"]
         constraints = [models.UniqueConstraint(fields=["asset", "number"], name="file_version_number_unique")]
+        verbose_name = _("file version")
+        verbose_name_plural = _("file versions")
 
     def __str__(self) -> str:
         return f"{self.original_name} v{self.number}"

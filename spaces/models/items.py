@@ -5,6 +5,7 @@ at it one-to-one. Visibility is decided once, in ``Item.objects.visible_to(user)
 """
 
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
@@ -51,23 +52,38 @@ class ItemManager(models.Manager.from_queryset(ItemQuerySet)):  # type: ignore[m
 
 
 class Item(models.Model):
-    kind = models.CharField(max_length=12, choices=ItemKind.choices)
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(_("kind"), max_length=12, choices=ItemKind.choices)
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="items", verbose_name=_("space"))
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="items",
+        verbose_name=_("author"),
     )
-    title = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    moderation_state = models.CharField(max_length=10, choices=ModerationState.choices, default=ModerationState.VISIBLE)
-    deleted_at = models.DateTimeField(null=True, blank=True, help_text=_("In the space's trash since then."))
+    title = models.CharField(_("title"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    moderation_state = models.CharField(
+        _("moderation state"), max_length=10, choices=ModerationState.choices, default=ModerationState.VISIBLE
+    )
+    deleted_at = models.DateTimeField(
+        _("deleted"), null=True, blank=True, help_text=_("In the space's trash since then.")
+    )
     deleted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("deleted by"),
     )
     is_restricted = models.BooleanField(
-        default=False, help_text=_("Only named people, the author and the space's admins may see it.")
+        _("restricted"), default=False, help_text=_("Only named people, the author and the space's admins may see it.")
     )
     publish_at = models.DateTimeField(
+        _("publication date"),
         default=timezone.now,
         db_index=True,
         help_text=_(
@@ -75,16 +91,20 @@ class Item(models.Model):
             "the space's moderators see."
         ),
     )
-    like_count = models.PositiveIntegerField(default=0, editable=False)
+    like_count = models.PositiveIntegerField(_("number of likes"), default=0, editable=False)
     # Search (issue 7). ``search_text`` is the plain text of the body (Markdown stripped, a poll's options, a
     # file's description and the text inside it), kept current by ``spaces.search_index``; the full-text index
     # over title and search_text is a stored tsvector on PostgreSQL (weighted, kept by a trigger) and an FTS5
     # table on SQLite (kept by triggers); see migration 0006.
-    search_text = models.TextField(blank=True, default="", editable=False)
+    search_text = models.TextField(_("search text"), blank=True, default="", editable=False)
     extracted_text = models.TextField(
-        blank=True, default="", editable=False, help_text=_("Text read from an uploaded file's current version.")
+        _("extracted text"),
+        blank=True,
+        default="",
+        editable=False,
+        help_text=_("Text read from an uploaded file's current version."),
     )
-    search_vector = SearchVectorField(null=True, blank=True, editable=False)
+    search_vector = SearchVectorField(_("search vector"), null=True, blank=True, editable=False)
 
     objects = ItemManager()
 
@@ -95,6 +115,8 @@ class Item(models.Model):
             ("view_restricted_item", "May see this restricted item"),
             ("edit_restricted_item", "May edit this restricted item"),
         ]
+        verbose_name = _("item")
+        verbose_name_plural = _("items")
 
     def __str__(self) -> str:
         return self.title or f"{self.kind} {self.pk}"
@@ -103,8 +125,26 @@ class Item(models.Model):
 class ItemUserObjectPermission(UserObjectPermissionBase):
     """Named people on a restricted item (django-guardian, direct foreign key)."""
 
-    content_object = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="user_grants")
+    # guardian's own fields carry no label: declared again here, as guardian declares them, with one.
+    permission = models.ForeignKey(Permission, on_delete=models.CASCADE, verbose_name=_("permission"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, verbose_name=_("member"))
+    content_object = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="user_grants", verbose_name=_("item")
+    )
+
+    class Meta(UserObjectPermissionBase.Meta):
+        verbose_name = _("member grant on an item")
+        verbose_name_plural = _("member grants on items")
 
 
 class ItemGroupObjectPermission(GroupObjectPermissionBase):
-    content_object = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="group_grants")
+    # guardian's own fields carry no label: declared again here, as guardian declares them, with one.
+    permission = models.ForeignKey(Permission, on_delete=models.CASCADE, verbose_name=_("permission"))
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, verbose_name=_("group"))
+    content_object = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="group_grants", verbose_name=_("item")
+    )
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        verbose_name = _("group grant on an item")
+        verbose_name_plural = _("group grants on items")

@@ -31,28 +31,53 @@ class FlagStatus(models.TextChoices):
 
 
 class Flag(models.Model):
-    target_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
-    target_id = models.PositiveBigIntegerField()
+    target_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, related_name="+", verbose_name=_("target type")
+    )
+    target_id = models.PositiveBigIntegerField(_("target ID"))
     target = GenericForeignKey("target_type", "target_id")
-    item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.CASCADE, related_name="flags")
-    space = models.ForeignKey(Space, null=True, blank=True, on_delete=models.CASCADE, related_name="flags")
+    item = models.ForeignKey(
+        Item, null=True, blank=True, on_delete=models.CASCADE, related_name="flags", verbose_name=_("item")
+    )
+    space = models.ForeignKey(
+        Space, null=True, blank=True, on_delete=models.CASCADE, related_name="flags", verbose_name=_("space")
+    )
     community = models.ForeignKey(
-        "communities.Community", null=True, blank=True, on_delete=models.CASCADE, related_name="flags"
+        "communities.Community",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="flags",
+        verbose_name=_("community"),
     )
     flagger = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="flags_raised"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="flags_raised",
+        verbose_name=_("flagged by"),
     )
     target_author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="flags_received"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="flags_received",
+        verbose_name=_("author of the content"),
     )
     reason = models.CharField(_("reason"), max_length=12, choices=FlagReason.choices)
     note = models.TextField(_("note"), max_length=1000, blank=True)
-    weight = models.DecimalField(max_digits=3, decimal_places=1, default=1)
-    status = models.CharField(max_length=10, choices=FlagStatus.choices, default=FlagStatus.OPEN)
-    created_at = models.DateTimeField(auto_now_add=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    weight = models.DecimalField(_("weight"), max_digits=3, decimal_places=1, default=1)
+    status = models.CharField(_("status"), max_length=10, choices=FlagStatus.choices, default=FlagStatus.OPEN)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("resolved by"),
     )
 
     class Meta:
@@ -70,6 +95,8 @@ class Flag(models.Model):
             models.Index(fields=["community", "status"]),
             models.Index(fields=["flagger", "status"]),
         ]
+        verbose_name = _("flag")
+        verbose_name_plural = _("flags")
 
     def __str__(self) -> str:
         return f"{self.reason} flag on {self.target_type_id}:{self.target_id}"
@@ -99,14 +126,24 @@ class ModerationLogEntry(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         help_text=_("Empty for automatic actions (content hidden by the weight of its flags)."),
+        verbose_name=_("done by"),
     )
-    action = models.CharField(max_length=16, choices=ModerationAction.choices)
-    target_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    target_id = models.PositiveBigIntegerField(null=True, blank=True)
-    target_label = models.CharField(max_length=300, blank=True)
-    space = models.ForeignKey(Space, null=True, blank=True, on_delete=models.SET_NULL, related_name="moderation_log")
+    action = models.CharField(_("moderation action"), max_length=16, choices=ModerationAction.choices)
+    target_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("target type")
+    )
+    target_id = models.PositiveBigIntegerField(_("target ID"), null=True, blank=True)
+    target_label = models.CharField(_("target label"), max_length=300, blank=True)
+    space = models.ForeignKey(
+        Space, null=True, blank=True, on_delete=models.SET_NULL, related_name="moderation_log", verbose_name=_("space")
+    )
     community = models.ForeignKey(
-        "communities.Community", null=True, blank=True, on_delete=models.SET_NULL, related_name="moderation_log"
+        "communities.Community",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="moderation_log",
+        verbose_name=_("community"),
     )
     subject = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -115,16 +152,18 @@ class ModerationLogEntry(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         help_text=_("The member the action concerns (the content's author)."),
+        verbose_name=_("member concerned"),
     )
-    reason = models.TextField(blank=True)
-    before = models.JSONField(default=dict, blank=True)
-    after = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    reason = models.TextField(_("reason"), blank=True)
+    before = models.JSONField(_("state before"), default=dict, blank=True)
+    after = models.JSONField(_("state after"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["space", "-created_at"]), models.Index(fields=["community", "-created_at"])]
         verbose_name_plural = _("moderation log entries")
+        verbose_name = _("moderation log entry")
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"

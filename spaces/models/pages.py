@@ -18,21 +18,31 @@ class PageQuerySet(models.QuerySet["Page"]):
 
 
 class Page(models.Model):
-    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="page")
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="pages")
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
-    position = models.PositiveIntegerField(default=0)
-    slug = models.SlugField(max_length=80, allow_unicode=True)
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="page", verbose_name=_("item"))
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="pages", verbose_name=_("space"))
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children", verbose_name=_("parent page")
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    slug = models.SlugField(_("short name in addresses"), max_length=80, allow_unicode=True)
     title = models.CharField(_("title"), max_length=300)
     body = models.TextField(_("body"), blank=True)
-    body_html = models.TextField(blank=True, editable=False)
-    version = models.PositiveIntegerField(default=1, editable=False)
+    body_html = models.TextField(_("rendered body"), blank=True, editable=False)
+    version = models.PositiveIntegerField(_("version number"), default=1, editable=False)
     edit_restricted = models.BooleanField(
-        default=False, help_text=_("Only named editors, the author and admins may edit.")
+        _("editing restricted"), default=False, help_text=_("Only named editors, the author and admins may edit.")
     )
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    last_edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    last_edited_at = models.DateTimeField(null=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by")
+    )
+    last_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("last edited by"),
+    )
+    last_edited_at = models.DateTimeField(_("last edited"), null=True)
 
     history = HistoricalRecords(
         excluded_fields=["body_html", "position", "parent", "item", "edit_restricted", "created_by"],
@@ -44,6 +54,8 @@ class Page(models.Model):
         ordering = ["position", "title"]
         constraints = [models.UniqueConstraint(fields=["space", "slug"], name="page_slug_unique_in_space")]
         indexes = [models.Index(fields=["space", "parent", "position"])]
+        verbose_name = _("wiki page")
+        verbose_name_plural = _("wiki pages")
 
     def __str__(self) -> str:
         return self.title
@@ -66,15 +78,17 @@ class Page(models.Model):
 class PageTemplate(models.Model):
     """A starting point for new pages in a space ("Meeting notes", "Good-practice case study")."""
 
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="page_templates")
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="page_templates", verbose_name=_("space"))
     name = models.CharField(_("name"), max_length=120)
     description = models.CharField(_("description"), max_length=300, blank=True)
     body = models.TextField(_("body"), blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["space", "name"], name="template_name_unique_in_space")]
+        verbose_name = _("page template")
+        verbose_name_plural = _("page templates")
 
     def __str__(self) -> str:
         return self.name
@@ -83,13 +97,17 @@ class PageTemplate(models.Model):
 class PageDraft(models.Model):
     """A member's unsaved edit, kept on the server so a closed browser or an expired session loses nothing."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="page_drafts")
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="+")
-    page = models.ForeignKey(Page, null=True, blank=True, on_delete=models.CASCADE, related_name="drafts")
-    title = models.CharField(max_length=300, blank=True)
-    body = models.TextField(blank=True)
-    base_version = models.PositiveIntegerField(null=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="page_drafts", verbose_name=_("member")
+    )
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="+", verbose_name=_("space"))
+    page = models.ForeignKey(
+        Page, null=True, blank=True, on_delete=models.CASCADE, related_name="drafts", verbose_name=_("edited page")
+    )
+    title = models.CharField(_("title"), max_length=300, blank=True)
+    body = models.TextField(_("body"), blank=True)
+    base_version = models.PositiveIntegerField(_("based on version"), null=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         constraints = [
@@ -100,6 +118,8 @@ class PageDraft(models.Model):
                 name="one_new_page_draft_per_space",
             ),
         ]
+        verbose_name = _("page draft")
+        verbose_name_plural = _("page drafts")
 
     def __str__(self) -> str:
         return f"Draft by {self.user_id} of {self.page_id or 'a new page'}"
@@ -108,12 +128,18 @@ class PageDraft(models.Model):
 class PageEditPresence(models.Model):
     """Who opened a page for editing recently, shown to others editing it."""
 
-    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="edit_presence")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    seen_at = models.DateTimeField()
+    page = models.ForeignKey(
+        Page, on_delete=models.CASCADE, related_name="edit_presence", verbose_name=_("edited page")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("member")
+    )
+    seen_at = models.DateTimeField(_("last seen"))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["page", "user"], name="one_presence_per_page_and_member")]
+        verbose_name = _("editing presence")
+        verbose_name_plural = _("editing presences")
 
     def __str__(self) -> str:
         return f"{self.user_id} editing {self.page_id}"

@@ -14,22 +14,27 @@ from .space import Space
 
 
 class Post(models.Model):
-    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="post")
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="posts")
-    body = models.TextField(max_length=20_000)
-    body_html = models.TextField(blank=True, editable=False)
-    is_pinned = models.BooleanField(default=False)
-    pinned_at = models.DateTimeField(null=True, blank=True)
-    is_announcement = models.BooleanField(default=False)
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="post", verbose_name=_("item"))
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="posts", verbose_name=_("space"))
+    body = models.TextField(_("text"), max_length=20_000)
+    body_html = models.TextField(_("rendered text"), blank=True, editable=False)
+    is_pinned = models.BooleanField(_("pinned"), default=False)
+    pinned_at = models.DateTimeField(_("pinned on"), null=True, blank=True)
+    is_announcement = models.BooleanField(_("announcement"), default=False)
     published_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("Set when the post went out (at once, or by the scheduled-post task).")
+        _("published on"),
+        null=True,
+        blank=True,
+        help_text=_("Set when the post went out (at once, or by the scheduled-post task)."),
     )
-    edited_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["space", "-is_pinned", "-created_at"])]
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
 
     def __str__(self) -> str:
         return self.item.title or f"Post {self.pk}"
@@ -44,12 +49,16 @@ class Post(models.Model):
 class Reaction(models.Model):
     """A "like" by one member on one item (post, comment, answer, ...); withdrawn by deleting it."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reactions")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="reactions")
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reactions", verbose_name=_("member")
+    )
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="reactions", verbose_name=_("item"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "item"], name="one_like_per_member_and_item")]
+        verbose_name = _("like")
+        verbose_name_plural = _("likes")
 
     def __str__(self) -> str:
         return f"{self.user_id} likes {self.item_id}"
@@ -58,13 +67,17 @@ class Reaction(models.Model):
 class Bookmark(models.Model):
     """An item saved to a member's list. The list shows only what the member can still see."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bookmarks")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="bookmarks")
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bookmarks", verbose_name=_("member")
+    )
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="bookmarks", verbose_name=_("item"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["user", "item"], name="one_bookmark_per_member_and_item")]
+        verbose_name = _("bookmark")
+        verbose_name_plural = _("bookmarks")
 
     def __str__(self) -> str:
         return f"{self.user_id} saved {self.item_id}"
@@ -73,12 +86,16 @@ class Bookmark(models.Model):
 class Mention(models.Model):
     """@username in an item's text, resolved when it is saved (notifications read these)."""
 
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="mentions")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentions")
-    created_at = models.DateTimeField(auto_now_add=True)
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="mentions", verbose_name=_("item"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentions", verbose_name=_("mentioned member")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["item", "user"], name="one_mention_per_item_and_member")]
+        verbose_name = _("mention of a member")
+        verbose_name_plural = _("mentions of members")
 
     def __str__(self) -> str:
         return f"{self.item_id} mentions {self.user_id}"

@@ -1,6 +1,7 @@
 """Spaces: where a group works. Visibility and roles are defined here; who may do what is in permissions.py."""
 
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -56,7 +57,9 @@ class SpaceQuerySet(models.QuerySet["Space"]):
 
 
 class Space(models.Model):
-    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="spaces")
+    community = models.ForeignKey(
+        "communities.Community", on_delete=models.CASCADE, related_name="spaces", verbose_name=_("community")
+    )
     name = models.CharField(_("name"), max_length=120)
     slug = models.SlugField(_("short name in addresses"), max_length=60)
     description = models.TextField(_("description"), blank=True)
@@ -66,14 +69,19 @@ class Space(models.Model):
         choices=[(SpaceRole.VIEWER, _("Viewer")), (SpaceRole.EDITOR, _("Editor"))],
         default=SpaceRole.EDITOR,
     )
-    is_archived = models.BooleanField(default=False)
-    archived_at = models.DateTimeField(null=True, blank=True)
-    member_count = models.PositiveIntegerField(default=0, editable=False)
+    is_archived = models.BooleanField(_("archived"), default=False)
+    archived_at = models.DateTimeField(_("archived on"), null=True, blank=True)
+    member_count = models.PositiveIntegerField(_("number of members"), default=0, editable=False)
     # Kept by spaces.services.courses: the "Courses" tab shows without a query on every page of the space.
-    published_course_count = models.PositiveIntegerField(default=0, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    published_course_count = models.PositiveIntegerField(_("number of published courses"), default=0, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
     )
 
     objects = SpaceQuerySet.as_manager()
@@ -85,6 +93,8 @@ class Space(models.Model):
         permissions = [
             (codename, f"Holds the {role.label} role on this space") for codename, role in GRANT_CODENAMES.items()
         ]
+        verbose_name = _("space")
+        verbose_name_plural = _("spaces")
 
     def __str__(self) -> str:
         return self.name
@@ -100,8 +110,26 @@ class Space(models.Model):
 class SpaceUserObjectPermission(UserObjectPermissionBase):
     """Per-space grants to individuals (django-guardian, direct foreign key so queries can join it)."""
 
-    content_object = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="user_grants")
+    # guardian's own fields carry no label: declared again here, as guardian declares them, with one.
+    permission = models.ForeignKey(Permission, on_delete=models.CASCADE, verbose_name=_("permission"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, verbose_name=_("member"))
+    content_object = models.ForeignKey(
+        Space, on_delete=models.CASCADE, related_name="user_grants", verbose_name=_("space")
+    )
+
+    class Meta(UserObjectPermissionBase.Meta):
+        verbose_name = _("member grant on a space")
+        verbose_name_plural = _("member grants on spaces")
 
 
 class SpaceGroupObjectPermission(GroupObjectPermissionBase):
-    content_object = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="group_grants")
+    # guardian's own fields carry no label: declared again here, as guardian declares them, with one.
+    permission = models.ForeignKey(Permission, on_delete=models.CASCADE, verbose_name=_("permission"))
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, verbose_name=_("group"))
+    content_object = models.ForeignKey(
+        Space, on_delete=models.CASCADE, related_name="group_grants", verbose_name=_("space")
+    )
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        verbose_name = _("group grant on a space")
+        verbose_name_plural = _("group grants on spaces")

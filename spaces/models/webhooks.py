@@ -33,23 +33,30 @@ class WebhookEvent(models.TextChoices):
 
 
 class Webhook(models.Model):
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="webhooks")
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="webhooks", verbose_name=_("space"))
     name = models.CharField(_("name"), max_length=120, help_text=_("For you: where it goes, e.g. “Team chat”."))
     url = models.URLField(_("URL"), max_length=500, help_text=_("The address the content is posted to."))
     format = models.CharField(_("format"), max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.JSON)
     is_active = models.BooleanField(_("active"), default=True)
     send_created = models.BooleanField(_("new items"), default=True)
     send_changed = models.BooleanField(_("changed items"), default=False)
-    secret = models.CharField(max_length=64, default=new_webhook_secret, editable=False)
+    secret = models.CharField(_("signing secret"), max_length=64, default=new_webhook_secret, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["name", "pk"]
         indexes = [models.Index(fields=["space", "is_active"])]
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
 
     def __str__(self) -> str:
         return self.name
@@ -70,21 +77,25 @@ class DeliveryStatus(models.TextChoices):
 
 
 class WebhookDelivery(models.Model):
-    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.CharField(max_length=20, choices=WebhookEvent.choices)
-    item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("webhook"))
+    event = models.CharField(_("event"), max_length=20, choices=WebhookEvent.choices)
+    item = models.ForeignKey(
+        Item, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("item")
+    )
     # The activity event that caused it (analytics, no foreign key across apps): dispatching twice makes no twin.
-    source_event_id = models.BigIntegerField(null=True, blank=True)
-    payload = models.TextField(help_text=_("The exact body posted (every attempt sends the same bytes)."))
-    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_excerpt = models.TextField(blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
+    source_event_id = models.BigIntegerField(_("source activity event"), null=True, blank=True)
+    payload = models.TextField(_("payload"), help_text=_("The exact body posted (every attempt sends the same bytes)."))
+    status = models.CharField(
+        _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    status_code = models.PositiveSmallIntegerField(_("HTTP status code"), null=True, blank=True)
+    response_excerpt = models.TextField(_("response excerpt"), blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -97,6 +108,7 @@ class WebhookDelivery(models.Model):
                 name="one_delivery_per_webhook_and_activity",
             )
         ]
+        verbose_name = _("webhook delivery")
 
     def __str__(self) -> str:
         return f"{self.event} to webhook {self.webhook_id} ({self.status})"

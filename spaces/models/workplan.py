@@ -9,7 +9,7 @@ from .space import Space
 
 
 class WorkPlan(models.Model):
-    space = models.OneToOneField(Space, on_delete=models.CASCADE, related_name="work_plan")
+    space = models.OneToOneField(Space, on_delete=models.CASCADE, related_name="work_plan", verbose_name=_("space"))
     product = models.CharField(
         _("product"),
         max_length=300,
@@ -18,8 +18,14 @@ class WorkPlan(models.Model):
     )
     description = models.TextField(_("description"), blank=True)
     due_date = models.DateField(_("product due"), null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("updated by")
+    )
+
+    class Meta:
+        verbose_name = _("work plan")
+        verbose_name_plural = _("work plans")
 
     def __str__(self) -> str:
         return self.product or f"Work plan of {self.space_id}"
@@ -33,19 +39,26 @@ class MilestoneStatus(models.TextChoices):
 
 
 class Milestone(models.Model):
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="milestones")
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="milestones", verbose_name=_("space"))
     title = models.CharField(_("title"), max_length=200)
     due_date = models.DateField(_("due"))
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="milestones"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="milestones",
+        verbose_name=_("owner"),
     )
     status = models.CharField(_("status"), max_length=12, choices=MilestoneStatus.choices, default="planned")
-    linked_items = models.ManyToManyField(Item, blank=True, related_name="milestones")
-    created_at = models.DateTimeField(auto_now_add=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    linked_items = models.ManyToManyField(Item, blank=True, related_name="milestones", verbose_name=_("linked items"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
 
     class Meta:
         ordering = ["due_date", "pk"]
+        verbose_name = _("milestone")
+        verbose_name_plural = _("milestones")
 
     def __str__(self) -> str:
         return self.title

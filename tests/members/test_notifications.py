@@ -624,6 +624,19 @@ def test_header_count_adds_one_query_however_many_notifications(open_world):
     assert sum('"members_notification"' in q["sql"] for q in ctx.captured_queries) == 1
 
 
+def test_header_shows_99_plus_beyond_99_unread(open_world):
+    """The header counts at most 100 unread notifications: past 99 it says "99+" (and stops reading)."""
+    w = open_world
+    Notification.objects.filter(recipient=w.editor).delete()
+    Notification.objects.bulk_create(
+        [Notification(recipient=w.editor, kind=Kind.REPLY, text=f"Note {n}", url="/") for n in range(99)]
+    )
+    browser = client_for(w.editor)
+    assert '<span class="badge site-bell-count">99<span' in browser.get(reverse("home")).content.decode()
+    Notification.objects.create(recipient=w.editor, kind=Kind.REPLY, text="One more", url="/")
+    assert '<span class="badge site-bell-count">99+<span' in browser.get(reverse("home")).content.decode()
+
+
 # --- The space home: "new since your last visit" and the mute button --------------------------------------------
 def test_space_home_marks_what_is_new_since_the_last_visit(open_world):
     w = open_world

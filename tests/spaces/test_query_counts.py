@@ -161,7 +161,7 @@ def test_home_my_spaces_query_count_is_constant(staff, site):
 
     assert len(browser.get(url).context["my_spaces"]) == 2 * MANY // 3  # the open and closed ones they joined
     assert few == many, queries_report(browser, url)
-    assert many == 5  # + the unread notification count in the header
+    assert many == 7  # + the unread notification count in the header, the followed members' stream, suggestions
 
 
 def add_directory_members(start: int, stop: int) -> None:
@@ -188,7 +188,7 @@ def test_member_directory_query_count_is_constant(db):
 
     assert browser.get(url).context["page"].paginator.count == MANY
     assert few == many, queries_report(browser, url)
-    assert many == 6  # + the unread notification count in the header
+    assert many == 8  # + the unread notification count in the header, the expertise and community choices
 
 
 def test_member_directory_search_query_count_is_constant(db):
@@ -202,4 +202,4 @@ def test_member_directory_search_query_count_is_constant(db):
 
     assert browser.get(url).context["page"].paginator.count == MANY
     assert few == many, queries_report(browser, url)
-    assert many == 6  # + the unread notification count in the header
+    assert many == 8  # + the unread notification count in the header, the expertise and community choices

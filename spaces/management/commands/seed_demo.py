@@ -42,6 +42,7 @@ from communities import permissions as community_permissions
 from communities import services as community_services
 from communities.models import Community, CommunityMembership, CommunityRole, IntroAnswer, Onboarding
 from copapp.uploads import sanitize_filename, split_filename
+from members.demo_follows import seed_demo_follows
 from members.demo_messages import seed_demo_messages
 from members.models import Conversation, Expertise, Message, OrganisationType
 from spaces import permissions as space_permissions
@@ -1794,6 +1795,7 @@ class Seeder:
         learners = [self.people[key] for key in ("ramon", "duc", "priya", "jiyeon")]
         seed_demo_course(library, self.people["emma"], learners)
         seed_demo_messages([self.people[key] for key in ("ramon", "duc", "agus", "emma", "priya")])
+        seed_demo_follows([self.people[key] for key in ("ramon", "duc", "agus", "emma", "priya", "jiyeon")])
 
     # People
     def ensure_person(self, person: Person):
