@@ -33,6 +33,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SITE_NAME = env_str("SITE_NAME", "copapp")
 
+SOCIAL_PROVIDERS = env_list("SOCIAL_PROVIDERS", [])
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -47,10 +49,11 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.mfa",
-    *[f"allauth.socialaccount.providers.{name}" for name in env_list("SOCIAL_PROVIDERS", [])],
+    *[f"allauth.socialaccount.providers.{name}" for name in SOCIAL_PROVIDERS],
     "guardian",
     "simple_history",
     "django_htmx",
+    "csp",
     "members",
     "communities",
     "spaces",
@@ -60,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -345,6 +349,30 @@ SESSION_COOKIE_HTTPONLY = True
 # request does not pay a session query. Several processes need a shared cache (REDIS_URL) for this, as for the
 # rest of the cache: without it, a session ended in one process could live on in another's memory for minutes.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Browsers hold a form's redirect to form-action too: "Continue with Google" posts here, then is sent to the provider.
+_SOCIAL_LOGIN_HOSTS = {
+    "google": "https://accounts.google.com",
+    "microsoft": "https://login.microsoftonline.com",
+    "github": "https://github.com",
+    "gitlab": "https://gitlab.com",
+    "linkedin_oauth2": "https://www.linkedin.com",
+}
+# Content-Security-Policy (django-csp) on every response: scripts, styles and everything else from this site only, no
+# inline script, style or event handler anywhere (templates load static files; data goes in data-* attributes or a
+# json_script block), never framed. Images may also be data: URIs, which cannot run script: the two-factor set-up
+# page draws its QR code as one (allauth) and Swagger UI's stylesheet its icons.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'", *sorted({_SOCIAL_LOGIN_HOSTS.get(name, "") for name in SOCIAL_PROVIDERS} - {""})],
+        "frame-ancestors": ["'none'"],
+    },
+}
 SILENCED_SYSTEM_CHECKS: list[str] = []
 
 LOGGING = {

@@ -342,7 +342,7 @@ def _update_record(record_id: int, values: dict, *, statuses: list[str], claimed
 
     where = {"id": [record_id], "status": statuses, **({"sending_at": [claimed_at]} if claimed_at else {})}
     # Only the model's own table and column names go into the text; every value is a parameter.
-    sql = "UPDATE {} SET {} WHERE {}".format(  # noqa: S608
+    sql = "UPDATE {} SET {} WHERE {}".format(  # noqa: S608  # nosec B608 # model names only
         quote(meta.db_table),
         ", ".join(f"{column(name)} = %s" for name in values),
         " AND ".join(f"{column(name)} IN ({', '.join(['%s'] * len(allowed))})" for name, allowed in where.items()),

@@ -1,5 +1,6 @@
 """Digest pages: the preview (what a member's digest would hold now) and the one-click unsubscribe link."""
 
+from csp.decorators import csp_update
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,6 +17,9 @@ User = get_user_model()
 PREVIEW_RECORDS = 10
 
 
+# The preview shows the e-mail as it will arrive, with the inline styles mail clients need: style attributes
+# (never scripts) are allowed on this page only.
+@csp_update({"style-src-attr": ["'unsafe-inline'"]})
 @login_required
 @require_GET
 def digest_preview(request):

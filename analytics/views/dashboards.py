@@ -87,7 +87,7 @@ def _dashboard(request, access: DashboardAccess):
     context["figures_key"] = figures_cache.fragment_key(parts, generation)
     html = figures_cache.rendered_fragment(context["figures_key"])
     if html is not None:
-        context["figures_html"] = mark_safe(html)  # noqa: S308 (our own rendering, from the cache)
+        context["figures_html"] = mark_safe(html)  # noqa: S308 (our own rendering, from the cache)  # nosec B308, B703
     else:
         figures = _dashboard_figures(access, filters, generation)
         context["breakdown"] = breakdown_context(request, filters, suppress_below(), table=figures.breakdown)

@@ -537,7 +537,7 @@ def space_visit_record(*, user, space: Space) -> datetime | None:
     table = connection.ops.quote_name(SpaceVisit._meta.db_table)
     adapt = connection.ops.adapt_datetimefield_value
     # The only name put into the SQL is the model's own table.
-    sql = (  # noqa: S608, UP032
+    sql = (  # noqa: S608, UP032  # nosec B608 # the model's own table only
         "INSERT INTO {t} (user_id, space_id, last_visit_at, previous_visit_at) VALUES (%s, %s, %s, NULL) "
         "ON CONFLICT (user_id, space_id) DO UPDATE SET previous_visit_at = CASE "
         "WHEN {t}.last_visit_at < %s THEN {t}.last_visit_at ELSE {t}.previous_visit_at END, "

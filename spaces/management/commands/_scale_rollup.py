@@ -91,7 +91,7 @@ def rollups_rebuild(*, using: str = "default", writer: BulkWriter | None = None)
                 LEFT JOIN (VALUES {zones}) AS z(community_id, tz) ON z.community_id = e.community_id
                 WHERE e.community_id IS NOT NULL
                 GROUP BY e.community_id
-                """  # noqa: S608 (values built from our own rows above)
+                """  # noqa: S608 (values built from our own rows above)  # nosec B608
             )
             found = cursor.fetchall()
         if not found:
@@ -106,7 +106,7 @@ def rollups_rebuild(*, using: str = "default", writer: BulkWriter | None = None)
                     f"""
                     DELETE FROM analytics_memberday m USING (VALUES {firsts}) AS f(community_id, first, tz)
                     WHERE m.community_id = f.community_id AND m.day >= (f.first AT TIME ZONE f.tz)::date
-                    """  # noqa: S608
+                    """  # noqa: S608  # nosec B608 # names and values of our own
                 )
                 cursor.execute(
                     f"""
@@ -138,7 +138,7 @@ def rollups_rebuild(*, using: str = "default", writer: BulkWriter | None = None)
                         ON w.community_id = k.community_id AND w.kind = k.kind
                     GROUP BY k.member_id, k.community_id, k.space_id, k.day
                     ORDER BY k.member_id, k.community_id, k.space_id, k.day
-                    """  # noqa: S608 (kinds and values from our own registry and rows)
+                    """  # noqa: S608 (kinds and values from our own registry and rows)  # nosec B608
                 )
                 # Days whose events disagree on country or organisation type (the member changed their profile
                 # that day): those of the latest event, as ``rollup`` settles them. Rare: looked up only for them.
@@ -162,7 +162,7 @@ def rollups_rebuild(*, using: str = "default", writer: BulkWriter | None = None)
                     ) AS l
                     WHERE m.country = {UNSETTLED} AND m.member_id = l.member_id AND m.community_id = l.community_id
                         AND m.space_id = l.space_id AND m.day = l.day
-                    """  # noqa: S608
+                    """  # noqa: S608  # nosec B608 # names and values of our own
                 )
 
         def buckets() -> None:
@@ -173,7 +173,7 @@ def rollups_rebuild(*, using: str = "default", writer: BulkWriter | None = None)
                     DELETE FROM analytics_activitybucket b USING (VALUES {firsts}) AS f(community_id, first, tz)
                     WHERE b.community_id = f.community_id
                       AND b.bucket >= to_timestamp(floor(extract(epoch FROM f.first) / 900) * 900)
-                    """  # noqa: S608
+                    """  # noqa: S608  # nosec B608 # names and values of our own
                 )
                 cursor.execute(
                     f"""
@@ -187,7 +187,7 @@ def rollups_rebuild(*, using: str = "default", writer: BulkWriter | None = None)
                     WHERE {COUNTABLE} AND e.kind NOT IN ({credits})
                     GROUP BY 1, 2, 3, 4, 5
                     ORDER BY 1, 2, 3, 4, 5
-                    """  # noqa: S608
+                    """  # noqa: S608  # nosec B608 # names and values of our own
                 )
 
         writer.run_parallel([member_days, buckets], parallel=parallel)

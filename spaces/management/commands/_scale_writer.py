@@ -136,7 +136,7 @@ class BulkWriter:
         if table not in self._next_id:
             pk = model._meta.pk.column
             with self.connection.cursor() as cursor:
-                cursor.execute(f"SELECT COALESCE(MAX({pk}), 0) FROM {table}")  # noqa: S608 (names from models)
+                cursor.execute(f"SELECT COALESCE(MAX({pk}), 0) FROM {table}")  # noqa: S608 (names from models)  # nosec B608
                 self._next_id[table] = cursor.fetchone()[0] + 1
         first = self._next_id[table]
         self._next_id[table] = first + count
@@ -232,7 +232,7 @@ class BulkWriter:
                     target = field.target_field
                     table, ref = model._meta.db_table, target.model._meta.db_table
                     cursor.execute(
-                        f"SELECT count(*) FROM {table} t LEFT JOIN {ref} r ON r.{target.column} = t.{field.column} "  # noqa: S608
+                        f"SELECT count(*) FROM {table} t LEFT JOIN {ref} r ON r.{target.column} = t.{field.column} "  # noqa: S608  # nosec B608 # names from the models
                         f"WHERE t.{field.column} IS NOT NULL AND r.{target.column} IS NULL"
                     )
                     missing = cursor.fetchone()[0]
@@ -243,7 +243,7 @@ class BulkWriter:
     def _insert_batches(self, table: str, columns: list[str], meta_fields: list, rows: Iterable[Sequence]) -> int:
         connection = self.connection
         preps = [field.get_db_prep_save for field in meta_fields]
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608  # nosec B608 # names from the models
         count = 0
         batch: list[tuple] = []
         with connection.cursor() as cursor:
