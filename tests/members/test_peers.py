@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
@@ -19,6 +20,7 @@ from members import services as member_services
 from members.models import Follow
 from spaces import services as space_services
 from spaces.models import SpaceRole, Visibility
+from spaces.permissions import access_context
 from spaces.services.events import event_create
 from spaces.services.moderation import item_hide
 from spaces.services.posts import post_create
@@ -391,19 +393,46 @@ def test_home_shows_suggestions_with_their_reasons(meet):
     assert reverse("members:member-follow", kwargs={"username": meet["two_tags"].username}) in page
 
 
-def test_suggestions_query_count_is_constant(meet, django_assert_num_queries):
+def test_suggestions_query_count_is_constant_and_the_ranking_is_cached(meet, django_assert_num_queries):
+    """Ranking takes a few queries however many members there are; then it is cached per member and set of roles,
+    and each read is one query that leaves out whoever the member followed or blocked since."""
     meet["me"].refresh_from_db()
     selectors.people_to_meet(meet["me"])  # loads the member's roles once, as the request middleware would
-    with django_assert_num_queries(1):
+    cache.clear()
+    with django_assert_num_queries(5):  # candidates by expertise, country and answers; the ranking; the read
         few = selectors.people_to_meet(meet["me"])
     for n in range(20):
         person = make_user(f"extra{n}", country="Fiji")
         expertise(person, "census")
         add_member(meet["space"], person, SpaceRole.EDITOR, by=meet["staff"])
-    selectors.people_to_meet(meet["me"])  # roles changed: the next request loads them again, once
+    access_context(meet["me"])  # roles changed somewhere: the next request loads them again, once
     with django_assert_num_queries(1):
-        many = selectors.people_to_meet(meet["me"])
+        cached = selectors.people_to_meet(meet["me"])
+    assert [s.member.pk for s in cached] == [s.member.pk for s in few]  # the cached ranking
+    services_follow.follow_create(actor=meet["me"], member=few[0].member)
+    with django_assert_num_queries(1):
+        after_follow = selectors.people_to_meet(meet["me"])
+    assert few[0].member.pk not in [s.member.pk for s in after_follow]  # at once, not after the cache expires
+    cache.clear()
+    me = type(meet["me"]).objects.get(pk=meet["me"].pk)  # a new request
+    access_context(me)  # its roles, loaded once per request by the middleware
+    with django_assert_num_queries(5):  # 20 more candidates, the same queries
+        many = selectors.people_to_meet(me)
     assert len(few) == 5 and len(many) == 6
+
+
+def test_joining_a_space_ranks_suggestions_afresh(meet):
+    """The cache key holds the member's roles: after joining a space, answers there count at once."""
+    me = meet["me"]
+    closed = make_space(meet["staff"], meet["community"], Visibility.CLOSED, slug="closed-room")
+    expert = make_user("closedexpert", country="Kenya")
+    add_member(closed, expert, SpaceRole.EDITOR, by=meet["staff"])
+    q = space_services.question_ask(actor=meet["staff"], space=closed, title="A closed question?")
+    space_services.answer_post(actor=expert, question=q, body="A closed answer.")
+    assert expert.username not in [s.member.username for s in selectors.people_to_meet(me)]
+    add_member(closed, me, by=meet["staff"])
+    me = me.__class__.objects.get(pk=me.pk)  # a new request
+    assert expert.username in [s.member.username for s in selectors.people_to_meet(me)]
 
 
 # --- The stream of people followed --------------------------------------------------------------------------------

@@ -5,15 +5,23 @@ scheme and no tag or attribute outside the allow-list; and cleaning it again cha
 1,000 examples; the inputs mix random text with the fragments attacks are made of, in random letter case.
 """
 
+import os
 import re
 from html.parser import HTMLParser
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from copapp.markdown import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_markdown, sanitize_html
 
-PROPERTY = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Random examples on a developer's machine (each run searches further); the same examples in CI (CI=true), so a
+# submission never fails on a case nobody has seen: a new find is fixed, then kept below as an @example.
+PROPERTY = settings(
+    max_examples=1000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=bool(os.environ.get("CI")),
+)
 
 # --- What attacks are made of --------------------------------------------------------------------------------------
 DANGEROUS_URLS = [
@@ -222,6 +230,10 @@ def test_cleaned_html_has_no_script_handler_or_dangerous_url(source):
 
 @PROPERTY
 @given(html_ish)
+@example(  # found by this test: one pass left a table inside <strong>, which a second reading moved out
+    source="<a><p>unclosed <em>nested <strong>tags</a><object><table><tr><td align=left onclick=alert(1)>x</td></tr>"
+    "</table></object>"
+)
 def test_cleaning_html_twice_changes_nothing(source):
     cleaned = sanitize_html(source)
     assert sanitize_html(cleaned) == cleaned
