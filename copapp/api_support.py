@@ -20,13 +20,10 @@ beyond it the answer is 429 with ``Retry-After``.
 from __future__ import annotations
 
 import logging
-import math
-import time
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest
@@ -37,6 +34,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
 from communities.services import OnboardingRequired
+from copapp.limits import hit, parse_rate  # noqa: F401 - parse_rate is part of this module's interface
 from members.services_tokens import token_for_secret, token_touch
 
 logger = logging.getLogger(__name__)
@@ -60,39 +58,14 @@ class RateLimited(ApiError):
 
 
 # --- Rate limits --------------------------------------------------------------------------------------------------
-_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400}
-_PERIODS["day"] = 86400
-
-
-def parse_rate(rate: str) -> tuple[int, int] | None:
-    """ "600/hour" -> (600, 3600); an empty rate (or "off") means no limit."""
-    rate = (rate or "").strip().lower()
-    if not rate or rate in ("off", "0", "none"):
-        return None
-    count, _sep, period = rate.partition("/")
-    seconds = _PERIODS.get(period.strip())
-    if not count.strip().isdigit() or seconds is None:
-        raise ValueError(f"API_RATE_LIMIT must look like 600/hour, not {rate!r}")
-    return int(count), seconds
+# The counter is the web site's (copapp.limits): one implementation, fixed windows in the shared cache.
 
 
 def meter(request: HttpRequest, key: str) -> None:
     """Count one request for ``key`` in the current window; raise ``RateLimited`` once over the limit."""
-    limit = parse_rate(getattr(settings, "API_RATE_LIMIT", ""))
-    if limit is None:
-        return
-    allowed, period = limit
-    now = time.time()
-    window = int(now // period)
-    cache_key = f"api-rate:{key}:{period}:{window}"
-    cache.add(cache_key, 0, timeout=period + 1)
-    try:
-        used = cache.incr(cache_key)
-    except ValueError:  # evicted between add and incr: count this one as the first
-        cache.set(cache_key, 1, timeout=period + 1)
-        used = 1
-    if used > allowed:
-        raise RateLimited(max(1, math.ceil((window + 1) * period - now)))
+    wait = hit(f"api:{key}", getattr(settings, "API_RATE_LIMIT", ""))
+    if wait is not None:
+        raise RateLimited(wait)
 
 
 def _client_address(request: HttpRequest) -> str:

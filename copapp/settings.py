@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "copapp.limits.LimitsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -315,6 +316,20 @@ ANALYTICS_AMBASSADOR_LEVELS = {"bronze": 2, "silver": 10, "gold": 25}
 # window, counted in the cache: "600/hour", "20/minute"; "off" for no limit. Over it the API answers 429.
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/hour")
 
+# --- Web rate limits and request size (issue 10; copapp.limits) --------------------------------------------------
+# Fixed windows counted in the cache, like API_RATE_LIMIT ("300/minute", "off"). Over a limit: 429 and Retry-After.
+# Anonymous requests per address; writes (POST/PUT/PATCH/DELETE) per signed-in member; sign-in attempts per
+# account and address (allauth's ACCOUNT_RATE_LIMITS above still pause an account after failures from anywhere).
+RATE_LIMIT_ANONYMOUS = env_str("RATE_LIMIT_ANONYMOUS", "300/minute")
+RATE_LIMIT_MEMBER_WRITES = env_str("RATE_LIMIT_MEMBER_WRITES", "60/minute")
+RATE_LIMIT_LOGIN = env_str("RATE_LIMIT_LOGIN", "10/minute")
+# How many reverse proxies append to X-Forwarded-For (allauth reads it for its limits, and so do ours): the
+# production default is the one TLS proxy in front (README); 0 trusts only the connection's own address.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0 if DEBUG else 1)
+# A request announcing a larger body is answered 413 before it is read ("0" for no limit): room for a message
+# with five files of FILE_MAX_BYTES and its form fields.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 5 * FILE_MAX_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE)
+
 # --- E-mail ---------------------------------------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")
 if EMAIL_HOST:
@@ -390,5 +405,7 @@ if TESTING:
     STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", False)
     ACCOUNT_EMAIL_VERIFICATION = "optional"
     ACCOUNT_RATE_LIMITS = False
+    # The suite makes thousands of requests from 127.0.0.1: the tests of the limits switch them on.
+    RATE_LIMIT_ANONYMOUS = RATE_LIMIT_MEMBER_WRITES = RATE_LIMIT_LOGIN = "off"
     # Every test member is minutes old: the new-account limits are switched on by the tests that check them.
     NEW_ACCOUNT_HOURS = 0

@@ -5,6 +5,10 @@ from django.urls import include, path
 from copapp import views
 from copapp.api import urls as api_urls
 
+# A body over DATA_UPLOAD_MAX_MEMORY_SIZE answers 413 with a page, not 400; allauth's rate limits use our 429 page.
+handler400 = "copapp.views.bad_request"
+handler429 = "copapp.views.too_many_requests"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
