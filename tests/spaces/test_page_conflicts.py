@@ -1,17 +1,15 @@
-"""No lost edits: base versions and the conflict screen, a real concurrency test, drafts, presence."""
+"""No lost edits: base versions and the conflict screen, drafts, presence. The real concurrency test (two
+database connections racing, 200 trials on PostgreSQL) is tests/faults/test_concurrent_edits.py."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 from spaces import services
 from spaces.models import Page, PageDraft, PageEditPresence, SpaceRole, Visibility
-from tests.factories import add_member, make_community, make_space, make_user
+from tests.factories import add_member, make_user
 from tests.spaces.helpers import client_for, htmx, messages_of, space_url, template_names
 from tests.spaces.test_pages import make_page, page_url
 
@@ -26,7 +24,6 @@ def closed_world(world_factory):
     return world_factory(Visibility.CLOSED)
 
 
-User = get_user_model()
 RESTORED = "We restored the text you had not saved yet."
 
 
@@ -137,49 +134,6 @@ def test_a_conflict_in_the_service_keeps_the_text_and_raises(open_world):
     assert (caught.value.body, caught.value.base_version, caught.value.page.version) == ("Mine.", 1, 2)
     assert PageDraft.objects.get(user=w.moderator, page=page).body == "Mine."
     assert Page.objects.get(pk=page.pk).body == "Two."
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_two_editors_saving_from_the_same_version_at_once_never_lose_a_version():
-    """Two real database connections race; the row lock lets one save and the other get the conflict."""
-    staff = make_user("staff", staff=True)
-    space = make_space(staff, make_community(staff, slug="race"), Visibility.OPEN, slug="race-space")
-    editors = [make_user("alice"), make_user("bob")]
-    for editor in editors:
-        add_member(space, editor, SpaceRole.EDITOR, by=staff)
-    page = services.page_create(actor=editors[0], space=space, title="Shared notes", body="Start.")
-    barrier = threading.Barrier(2)
-    outcomes: dict[str, str] = {}
-
-    def save(user_pk: int, text: str) -> None:
-        try:
-            actor = User.objects.get(pk=user_pk)
-            mine = Page.objects.get(pk=page.pk)
-            barrier.wait(timeout=10)
-            services.page_update(actor=actor, page=mine, title=mine.title, body=text, base_version=1)
-            outcomes[text] = "saved"
-        except services.EditConflict:
-            outcomes[text] = "conflict"
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=save, args=(u.pk, f"Text of {u.display_name}.")) for u in editors]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert sorted(outcomes.values()) == ["conflict", "saved"]
-    winner = next(text for text, outcome in outcomes.items() if outcome == "saved")
-    loser = next(text for text, outcome in outcomes.items() if outcome == "conflict")
-    page.refresh_from_db()
-    assert (page.version, page.body) == (2, winner)
-    assert list(page.versions.order_by("version").values_list("version", "body")) == [
-        (1, "Start."),
-        (2, winner),
-    ]
-    assert list(PageDraft.objects.filter(page=page).values_list("body", "base_version")) == [(loser, 1)]
 
 
 # --- Drafts -------------------------------------------------------------------------------------------------
