@@ -422,7 +422,7 @@ def answer_list(
         When(pk=question.accepted_answer_id or 0, then=Value(0)), default=Value(1), output_field=IntegerField()
     )
     answers = (
-        Answer.objects.filter(question=question, item__in=Item.objects.visible_to(request.user))
+        Answer.objects.filter(question=question, item__in=Item.objects.visible_to(request.user, kinds=("answer",)))
         .select_related("item__author")
         .order_by(accepted_first, "-vote_score", "created_at", "pk")
     )

@@ -13,6 +13,7 @@ individual can be granted a role on one space with django-guardian. A ban takes 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.apps import apps
 from django.core.exceptions import PermissionDenied
@@ -54,6 +55,8 @@ class AccessContext:
     banned_spaces: set[int] = field(default_factory=set)
     restricted_items: set[int] = field(default_factory=set)  # restricted items the member is named on
     generation: int = 0
+    # filters built from these roles, kept for the request (``_memoised``): compiling them is most of a page's cost
+    filters: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 _CONTEXT_ATTR = "_copapp_access_context"
@@ -281,16 +284,56 @@ def readable_spaces_q(user) -> Q:
     return public | _role_holder_q(user, SpaceRole.VIEWER)
 
 
-def visible_items_q(user) -> Q:
+def visible_items_q(user, kinds: tuple[str, ...] | None = None) -> Q:
     """Items the user may see: the item's own rules, and the item it lives on (context).
 
     A file attached to a page and a comment on anything are seen only where that page or target is seen
     too, so a restricted, hidden or trashed page takes its attachments and comments with it on every surface
     (lists, streams, search, feeds, digests) without each surface having to remember it.
 
+    ``kinds`` narrows the rows to those kinds (``Item.objects.visible_to(user, kinds=...)``), and the filter then
+    carries only the context checks those kinds need: pages, questions, events, posts and polls live on nothing,
+    so a list of them is one plain predicate instead of a dozen correlated subqueries.
+
     ``visible_items_for`` (end of this module) is the set-based form for a batch of members: change both together.
     """
-    return with_context(_item_own_q(user))
+    if kinds is None:
+        return _memoised(user, "visible_items", lambda: with_context(_item_own_q(user)))
+    kinds = tuple(sorted(set(kinds)))
+    return _memoised(
+        user, "visible_items:" + ",".join(kinds), lambda: Q(kind__in=kinds) & with_context(_item_own_q(user), kinds)
+    )
+
+
+# An anonymous visitor's filters are the same for everyone: kept for the process, keyed by the second they hold for.
+_ANONYMOUS_FILTERS: dict[tuple[str, bool], tuple[int, Q]] = {}
+
+
+def _end_of_this_second():
+    """The time a visibility filter compares ``publish_at`` with: the end of the current second, so a filter kept for
+    that second (``_memoised``) still shows what is published later in it (a page saved a moment after the filter
+    was built). A scheduled item may show up to a second early."""
+    return timezone.now().replace(microsecond=0) + timedelta(seconds=1)
+
+
+def _memoised(user, name: str, build) -> Q:
+    """The filter ``build()`` makes for ``user``, built once per request and second.
+
+    A page asks for the visibility filter several times (the item, its files, comments, ancestors, the header's
+    notifications), and building it (a dozen correlated subqueries) costs more than running the queries. It is
+    kept on the member's ``AccessContext``, which a role change replaces, for the second it was built in: the
+    filter holds the current time (scheduled items appear when it comes), so it is never older than a second.
+    A ``Q`` is never changed by the queries that use it, so one object serves them all.
+    """
+    second = int(timezone.now().timestamp())
+    store = access_context(user).filters if user.is_authenticated else _ANONYMOUS_FILTERS
+    key = (name, _everything(user))  # site staff see everything: a staff flag set mid-request counts at once
+    held = store.get(key)
+    if held is not None and held[0] == second:
+        return held[1]
+    built = build()
+    store[key] = (second, built)
+    return built
 
 
 def row_is(field: str, outer: str) -> Q:
@@ -303,28 +346,37 @@ def row_is(field: str, outer: str) -> Q:
     return Q(**{f"{field}__gte": OuterRef(outer), f"{field}__lte": OuterRef(outer)})
 
 
-def with_context(own: Q) -> Q:
+def with_context(own: Q, kinds: tuple[str, ...] | None = None) -> Q:
     """On ``Item``: rows meeting ``own`` (an item's own rules) whose context meets ``own`` too: a file's page and
     event, an answer's question, a comment's target (with the target's own context) and parent comment.
 
     Each context item is checked by a correlated ``EXISTS`` on its primary key, evaluated only for rows of that
     kind: a list of one space reads only its own rows, where an uncorrelated ``IN (visible items)`` would build
     the whole site's visible set for every query (seconds at 10^6 items).
+
+    With ``kinds`` (for rows known to be of those kinds only), the checks of other kinds are left out.
     """
+    if kinds is not None and not set(kinds) & {"file", "answer", "comment"}:
+        return own
+
+    own_items = Item.objects.filter(own)  # built once, then cloned for each check: building is the costly part
 
     def seen(field: str, outer: str) -> Exists:
-        return Exists(Item.objects.filter(own, row_is(field, outer)))
+        return Exists(own_items.filter(row_is(field, outer)))
 
     file_context = ~Q(kind="file") | (
         (Q(file__page_id__isnull=True) | seen("page__pk", "file__page_id"))
         & (Q(file__event_id__isnull=True) | seen("event__pk", "file__event_id"))
     )
     answer_context = ~Q(kind="answer") | seen("question__pk", "answer__question_id")
-    target = Exists(Item.objects.filter(own & file_context & answer_context, row_is("pk", "comment__target_id")))
+    target = Exists(own_items.filter(file_context & answer_context, row_is("pk", "comment__target_id")))
     comment_context = ~Q(kind="comment") | (
         target & (Q(comment__parent_id__isnull=True) | seen("comment__pk", "comment__parent_id"))
     )
-    return own & file_context & answer_context & comment_context
+    if kinds is None:
+        return own & file_context & answer_context & comment_context
+    needed = {"file": file_context, "answer": answer_context, "comment": comment_context}
+    return own & Q(*(check for kind, check in needed.items() if kind in kinds))
 
 
 def _item_own_q(user) -> Q:
@@ -338,7 +390,7 @@ def _item_own_q(user) -> Q:
     if _everything(user):
         return live
     readable = Q(space__visibility=Visibility.OPEN)
-    not_hidden = Q(moderation_state="visible", publish_at__lte=timezone.now())
+    not_hidden = Q(moderation_state="visible", publish_at__lte=_end_of_this_second())
     unrestricted = Q(is_restricted=False)
     if not user.is_authenticated:
         return live & readable & not_hidden & unrestricted
@@ -569,11 +621,14 @@ def can_watch_space(user, space: Space) -> bool:
 # restricted, hidden or trashed page takes its files with it.
 def visible_files_q(user) -> Q:
     """``FileAsset`` rows the user may see: the ``visible_items_q`` rule on the file and on its page or event."""
-    visible = Item.objects.filter(visible_items_q(user)).values("pk")
+
+    def visible(kind: str):
+        return Item.objects.visible_to(user, kinds=(kind,)).values("pk")
+
     return (
-        Q(item__in=visible)
-        & (Q(page__isnull=True) | Q(page__item__in=visible))
-        & (Q(event__isnull=True) | Q(event__item__in=visible))
+        Q(item__in=visible("file"))
+        & (Q(page__isnull=True) | Q(page__item__in=visible("page")))
+        & (Q(event__isnull=True) | Q(event__item__in=visible("event")))
     )
 
 
@@ -696,7 +751,7 @@ def _takes_part(user, space: Space) -> bool:
 # only to people registered as going or maybe, and to organisers. Papers are reviewed by moderators and admins.
 def visible_events_q(user) -> Q:
     """On ``Event``: events whose registry item the user may see."""
-    return Q(item__in=Item.objects.filter(visible_items_q(user)).values("pk"))
+    return Q(item__in=Item.objects.visible_to(user, kinds=("event",)).values("pk"))
 
 
 def can_create_event(user, space: Space) -> bool:

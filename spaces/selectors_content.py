@@ -128,7 +128,7 @@ def comment_thread(target: Item, user) -> list[Comment]:
     context). Each comment carries ready booleans for the template: ``can_edit``, ``can_delete``, ``can_hide``,
     ``is_hidden``.
     """
-    visible = Item.objects.visible_to(user)
+    visible = Item.objects.visible_to(user, kinds=("comment",))
     comments = list(
         Comment.objects.filter(target=target, item__in=visible)
         .select_related("item__author__profile", "item__space")

@@ -14,7 +14,7 @@ from spaces.models import Item, Poll, PollOption, PollVote, ResultsShown, Space
 
 def visible_polls(user, space: Space) -> QuerySet[Poll]:
     """The space's polls whose registry item the user may see (hidden, trashed and restricted ones drop out)."""
-    return Poll.objects.filter(space=space, item__in=Item.objects.visible_to(user).values("pk"))
+    return Poll.objects.filter(space=space, item__in=Item.objects.visible_to(user, kinds=("poll",)).values("pk"))
 
 
 def _voted(user) -> Exists | Value:

@@ -17,7 +17,7 @@ from spaces.models import Bookmark, Comment, Item, Post, Reaction, Space
 
 def visible_posts(user, space: Space) -> QuerySet[Post]:
     """Posts of the space the user may see; scheduled ones only for their author and the space's moderators."""
-    return Post.objects.filter(space=space, item__in=Item.objects.visible_to(user))
+    return Post.objects.filter(space=space, item__in=Item.objects.visible_to(user, kinds=("post",)))
 
 
 def post_list(user, space: Space) -> QuerySet[Post]:
@@ -43,7 +43,9 @@ def post_rows(posts, user, space: Space) -> list[Post]:
     (one query for all the counts)."""
     posts = list(posts)
     counts = dict(
-        Comment.objects.filter(target_id__in=[p.item_id for p in posts], item__in=Item.objects.visible_to(user))
+        Comment.objects.filter(
+            target_id__in=[p.item_id for p in posts], item__in=Item.objects.visible_to(user, kinds=("comment",))
+        )
         .order_by()
         .values("target_id")
         .annotate(n=Count("pk"))

@@ -79,7 +79,7 @@ def get_question_for_user(user, community_slug: str, space_slug: str, question_s
 def get_answer_for_user(user, question: Question, answer_id: int, action: str = "view") -> Answer:
     """An answer of ``question`` the user may see (404 otherwise); 403 for ``action="edit"`` without the right."""
     answer = (
-        Answer.objects.filter(question=question, item__in=Item.objects.visible_to(user))
+        Answer.objects.filter(question=question, item__in=Item.objects.visible_to(user, kinds=("answer",)))
         .select_related("item__author", "last_edited_by")
         .filter(pk=answer_id)
         .first()
@@ -95,7 +95,7 @@ def get_answer_for_user(user, question: Question, answer_id: int, action: str = 
 
 def _comment_threads(targets: list[Item], user) -> dict[int, dict]:
     """Comment-thread contexts for many items in two queries (``comment_thread_context`` does one item)."""
-    visible = Item.objects.visible_to(user)
+    visible = Item.objects.visible_to(user, kinds=("comment",))
     comments = list(
         Comment.objects.filter(target__in=[t.pk for t in targets], item__in=visible)
         .select_related("item__author__profile", "item__space")
@@ -145,7 +145,7 @@ def question_answers(question: Question, user) -> list[Answer]:
     queries in all, whatever the number of answers: answers, the member's votes, comments, comment versions.
     """
     answers = list(
-        Answer.objects.filter(question=question, item__in=Item.objects.visible_to(user))
+        Answer.objects.filter(question=question, item__in=Item.objects.visible_to(user, kinds=("answer",)))
         .select_related("item__author__profile", "last_edited_by")
         .annotate(
             accepted_first=Case(

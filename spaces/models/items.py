@@ -33,11 +33,14 @@ class ModerationState(models.TextChoices):
 
 
 class ItemQuerySet(models.QuerySet["Item"]):
-    def visible_to(self, user) -> "ItemQuerySet":
-        """Items the user may see: readable space, not hidden from them, not restricted away from them."""
+    def visible_to(self, user, kinds: tuple[str, ...] | None = None) -> "ItemQuerySet":
+        """Items the user may see: readable space, not hidden from them, not restricted away from them.
+
+        ``kinds`` keeps only items of those kinds, with a simpler filter (see ``visible_items_q``).
+        """
         from spaces.permissions import visible_items_q
 
-        return self.filter(visible_items_q(user))
+        return self.filter(visible_items_q(user, kinds))
 
 
 # Written only by spaces/search_index.py (and, for the vector, by a database trigger); never read back into

@@ -12,9 +12,7 @@ from .space import Space
 
 class PageQuerySet(models.QuerySet["Page"]):
     def visible_to(self, user) -> "PageQuerySet":
-        from spaces.permissions import visible_items_q
-
-        return self.filter(item__in=Item.objects.filter(visible_items_q(user)))
+        return self.filter(item__in=Item.objects.visible_to(user, kinds=("page",)))
 
 
 class Page(models.Model):

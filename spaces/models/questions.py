@@ -33,9 +33,7 @@ class Tag(models.Model):
 
 class QuestionQuerySet(models.QuerySet["Question"]):
     def visible_to(self, user) -> "QuestionQuerySet":
-        from spaces.permissions import visible_items_q
-
-        return self.filter(item__in=Item.objects.filter(visible_items_q(user)))
+        return self.filter(item__in=Item.objects.visible_to(user, kinds=("question",)))
 
 
 class Question(models.Model):

@@ -206,7 +206,7 @@ def answer_accept(request, community_slug, space_slug, question_slug):
         if not answer_id.isdigit():
             raise Http404
         answer = (
-            Answer.objects.filter(pk=answer_id, item__in=Item.objects.visible_to(request.user))
+            Answer.objects.filter(pk=answer_id, item__in=Item.objects.visible_to(request.user, kinds=("answer",)))
             .select_related("item")
             .first()
         )
