@@ -12,7 +12,7 @@ from spaces import services as space_services
 from spaces.models import SpaceRole, Visibility
 from tests.factories import add_member, make_community, make_space, make_user, onboard
 
-pytest_plugins = ["tests.plugins.services"]
+pytest_plugins = ["tests.plugins.services", "tests.security.url_coverage"]
 
 PERSONAS = [
     "anonymous",

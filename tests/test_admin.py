@@ -333,7 +333,7 @@ def test_space_admin_has_object_permissions():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("label", MODEL_LABELS)
-def test_changelist_search_and_change_view_load(label, populated, admin_client):
+def test_every_admin_page_of_a_model_loads(label, populated, admin_client):
     model = apps.get_model(label)
     obj = model._default_manager.first()
     assert obj is not None, f"The test fixture makes no {label} row: add one."
@@ -342,6 +342,37 @@ def test_changelist_search_and_change_view_load(label, populated, admin_client):
     if admin.site._registry[model].search_fields:
         assert admin_client.get(_url(model, "changelist"), {"q": "example"}).status_code == 200
     assert admin_client.get(_url(model, "change", obj.pk)).status_code == 200
+    assert admin_client.get(_url(model, "history", obj.pk)).status_code == 200
+    # The delete page asks for confirmation (and lists what goes with the row); read-only logs refuse it.
+    request = admin_client.get(_url(model, "changelist")).wsgi_request
+    may_delete = admin.site._registry[model].has_delete_permission(request, obj)
+    assert admin_client.get(_url(model, "delete", obj.pk)).status_code == (200 if may_delete else 403)
+    assert model._default_manager.filter(pk=obj.pk).exists()
+
+
+def _third_party_rows(superuser) -> list:
+    """One row of each model other apps register in our admin (groups, social accounts, MFA authenticators)."""
+    from allauth.mfa.models import Authenticator
+    from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
+
+    app = SocialApp.objects.create(provider="openid_connect", provider_id="example", name="Example", client_id="x")
+    account = SocialAccount.objects.create(user=superuser, provider="example", uid="root-1")
+    return [
+        Group.objects.create(name="Secretariat"),
+        app,
+        account,
+        SocialToken.objects.create(app=app, account=account, token="not-a-real-token"),
+        Authenticator.objects.create(user=superuser, type=Authenticator.Type.RECOVERY_CODES, data={"seed": "x"}),
+    ]
+
+
+@pytest.mark.django_db
+def test_third_party_admin_pages_load(superuser, admin_client):
+    for obj in _third_party_rows(superuser):
+        model = type(obj)
+        for view in ("change", "history", "delete"):
+            assert admin_client.get(_url(model, view, obj.pk)).status_code == 200, (model, view)
+        assert model._default_manager.filter(pk=obj.pk).exists()
 
 
 @pytest.mark.django_db

@@ -195,3 +195,21 @@ def test_text_the_database_cannot_store_is_refused(api, space):
         response = api.request("POST", url(space, "/pages"), {"title": title})
         assert response.status_code == 422, title
     assert not Page.objects.filter(space=space).exists()
+
+
+def test_authors_edit_their_answers_and_move_their_content_to_the_trash(api, space, editor, staff):
+    question = api.post(url(space, "/questions"), {"title": "Which blocking keys?", "body": "For census and tax."})
+    question_path = url(space, f"/questions/{question.json()['slug']}")
+    answer = api.post(question_path + "/answers", {"body": "Year of birth."}).json()
+    edited = api.patch(question_path + f"/answers/{answer['id']}", {"body": "Year of birth and sex."})
+    assert edited.status_code == 200 and edited.json()["body"] == "Year of birth and sex."
+    event = _event(editor, space)
+    post = api.post(url(space, "/posts"), {"body": "Minutes are up."}).json()
+
+    for path in (question_path, url(space, f"/events/{event.slug}"), url(space, f"/posts/{post['id']}")):
+        assert api.delete(path).status_code == 204, path
+        assert api.get(path).status_code == 404, path
+
+    # In the trash, not gone (the question's answer goes with it): a moderator can still restore them.
+    trashed = Item.objects.filter(space=space, deleted_at__isnull=False).values_list("kind", flat=True)
+    assert sorted(trashed) == ["answer", "event", "post", "question"]

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from spaces.models import Course, Lesson, Quiz, QuizAttempt, Visibility
+from spaces.models import Course, Lesson, Page, Quiz, QuizAttempt, Visibility
 from spaces.services import courses as course_services
 from spaces.services import page_create
 from tests.factories import make_user, onboard
@@ -141,6 +141,11 @@ def test_instructor_creates_a_course_and_adds_a_lesson_through_the_pages(open_wo
     assert response.status_code == 302
     assert Quiz.objects.get(lesson=lesson).pass_mark == 60
     assert lesson.quiz.questions.get().options.filter(is_correct=True).get().label == "Yes"
+
+    response = editor.post(lesson_url("lesson-remove", lesson))
+    assert response.status_code == 302
+    assert not course.lessons.exists()
+    assert Page.objects.filter(pk=page.pk).exists()  # the lesson leaves the course; its page stays in the space
 
 
 @pytest.mark.parametrize(
