@@ -21,8 +21,16 @@ MY_FEED_STATUSES = (RegistrationStatus.GOING, RegistrationStatus.MAYBE, Registra
 
 
 def _feed_events(user) -> QuerySet[Event]:
+    """Events for a calendar feed: what ``user`` may see, and never hidden or restricted ones, whoever the reader
+    (a token URL travels to calendar servers, like an Atom feed's: ``syndication.py``; issue 10 found a hidden event
+    in its author's and its moderators' calendars)."""
     return (
-        Event.objects.filter(permissions.visible_events_q(user), ends_at__gte=timezone.now() - FEED_PAST)
+        Event.objects.filter(
+            permissions.visible_events_q(user),
+            item__moderation_state="visible",
+            item__is_restricted=False,
+            ends_at__gte=timezone.now() - FEED_PAST,
+        )
         .select_related("item__space__community")
         .order_by("starts_at", "pk")
     )

@@ -6,6 +6,10 @@
 With ``REQUIRE_SERVICES=1`` in the environment (CI's PostgreSQL + Redis stage) a missing service fails the
 test instead, and every other skip - ``pytest.skip``, ``skipif``, ``importorskip``, a skipped module - is
 reported as a failure too, so that stage can never pass by quietly not running something. xfail is unchanged.
+
+* ``@pytest.mark.heavy``: the access matrix and the canary of issue 10 (thousands of renders, several minutes).
+  They run everywhere by default (the README's test command runs them); CI runs them once, in its PostgreSQL
+  stage, and its embedded stage sets ``COPAPP_DESELECT_HEAVY=1`` to leave them out (deselected, not skipped).
 """
 
 from __future__ import annotations
@@ -16,6 +20,16 @@ import os
 import pytest
 
 REQUIRE_ENV = "REQUIRE_SERVICES"
+DESELECT_HEAVY_ENV = "COPAPP_DESELECT_HEAVY"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get(DESELECT_HEAVY_ENV, "").strip().lower() not in {"1", "true", "yes", "on"}:
+        return
+    heavy = [item for item in items if item.get_closest_marker("heavy") is not None]
+    if heavy:
+        config.hook.pytest_deselected(items=heavy)
+        items[:] = [item for item in items if item.get_closest_marker("heavy") is None]
 
 
 def services_required() -> bool:
