@@ -115,7 +115,6 @@ CELLS = [
     for surface in PERSON_SURFACES
     for person in PERSONS
 ]
-RENDERS_PER_PERSON = sum(1 if s.name in PER_PERSON else len(COLUMNS) for s in PERSON_SURFACES)
 
 
 def test_world_seeds_the_canary_everywhere(cw):
@@ -197,9 +196,3 @@ def test_webhook_payloads_never_carry_restricted_hidden_or_private_messages(cw):
     assert canary("closed") in text  # the closed space's own webhook does get the closed space's content
     assert not leaks(text, ["restricted", "hidden", DM_TAG])
 
-
-def test_render_count():
-    """For the closing note: renders per person and in all (surfaces x columns, plus e-mails and exports)."""
-    assert len(PERSON_SURFACES) == 19
-    assert RENDERS_PER_PERSON == 12 * 5 + 7
-    assert RENDERS_PER_PERSON * len(PERSONS) == 938
