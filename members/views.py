@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from analytics.selectors import POINTS_DEFINITIONS, profile_engagement
-from communities.models import CommunityMembership, IntroAnswer
+from communities.models import Community, CommunityMembership, IntroAnswer
 from communities.permissions import can_see_onboarding_answers
 from copapp.utils import safe_next
 from members import selectors, services, services_follow
@@ -59,8 +59,11 @@ def profile(request, username):
     communities = list(
         CommunityMembership.objects.filter(user=member).select_related("community").order_by("community__name")
     )
+    # Introductions are written at onboarding, before the member joins any space (and so before any membership).
     answer_communities = [
-        m.community_id for m in communities if can_see_onboarding_answers(request.user, m.community, member)
+        community.pk
+        for community in Community.objects.filter(onboardings__user=member).distinct()
+        if can_see_onboarding_answers(request.user, community, member)
     ]
     answers = (
         IntroAnswer.objects.filter(user=member, question__community_id__in=answer_communities)

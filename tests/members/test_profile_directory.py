@@ -420,3 +420,21 @@ def test_directory_next_page_keeps_the_filters(db):
 
     assert second.context["page"].paginator.count == 25
     assert viewer.username not in listed(second)
+
+
+def test_introductions_show_on_the_profile_from_onboarding_before_any_space(staff, community):
+    newcomer, peer, moderator = make_user("newcomer"), make_user("peer"), make_user("moderator")
+    for user in (newcomer, peer, moderator):
+        onboard(user, community)
+    community_services.community_role_set(
+        actor=staff, community=community, user=moderator, role=CommunityRole.MODERATOR
+    )
+    profile_url = reverse("members:profile", args=[newcomer.username])
+
+    def shows_the_introduction(user) -> bool:
+        return "To learn from peers." in client_for(user).get(profile_url).content.decode()
+
+    # As the onboarding page promises: on the member's own profile and to the community's moderators.
+    assert shows_the_introduction(newcomer)
+    assert shows_the_introduction(moderator)
+    assert not shows_the_introduction(peer)
