@@ -17,7 +17,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from spaces.models import Page
-from tests.security.content_world import DM_MARKER, DM_PARTICIPANTS, all_markers, build_content_world, marker
+from tests.security.content_world import DM_MARKER, DM_PARTICIPANTS, build_content_world, marker
 from tests.security.expected_access import COLUMNS, KINDS, PERSONS, may_edit_page, may_see
 from tests.security.surfaces import SURFACES, SURFACES_BY_NAME
 
@@ -82,13 +82,6 @@ def render(w, surface, name: str, column: str) -> str:
     if key not in w.renders:
         w.renders[key] = surface.render(client_as(w, name), w, name, column)
     return w.renders[key]
-
-
-def test_matrix_size():
-    """The number of cells, for the closing note: surfaces x persons x columns, and the marker checks in them."""
-    assert len(MATRIX_SURFACES) == 19
-    assert len(CELLS) == 19 * 14 * 5 == 1330
-    assert len(all_markers()) == len(COLUMNS) * len(KINDS) == 45
 
 
 @pytest.mark.django_db
