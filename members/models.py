@@ -139,6 +139,7 @@ class NotificationKind(models.TextChoices):
     MODERATION = "moderation", _("A moderator acted on my content or warned me")
     PAPER_DECIDED = "paper_decided", _("My paper was accepted or declined")
     EVENT_REMINDER = "event_reminder", _("A reminder of an event I registered for")
+    EVENT_PLACE = "event_place", _("A place at an event came free for me on its waiting list")
     ANNOUNCEMENT = "announcement", _("An announcement in my spaces")
     DATA_EXPORT = "data_export", _("My data export is ready")
     MESSAGE = "message", _("A direct message to me")
@@ -153,6 +154,7 @@ IMMEDIATE_KINDS = frozenset(
         NotificationKind.REQUEST_DECIDED,
         NotificationKind.PAPER_DECIDED,
         NotificationKind.EVENT_REMINDER,
+        NotificationKind.EVENT_PLACE,
         NotificationKind.MESSAGE,
     }
 )

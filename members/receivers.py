@@ -294,6 +294,25 @@ def on_paper_decided(event: ActivityEvent) -> None:
     Fanout(event).notify(Kind.PAPER_DECIDED, _people(paper.author_id), item=event_.item, text=text, url=url)
 
 
+def on_waitlist_promoted(event: ActivityEvent) -> None:
+    """Someone left a full event and the longest-waiting member moved up: they are told at once (by e-mail too, within
+    their limits), since they may have stopped planning to come. Recorded with them as its member, so nobody is
+    left out as "the actor"."""
+    event_ = _typed(event, Event, "item", "space__community")
+    if event_ is None:
+        return
+    with translation.override(language_of_id(event.member_id)):  # stored text: in the recipient's language
+        text = _("A place came free at “%(title)s”: you are now registered as going.") % {"title": event_.title}
+    notifications.notify(
+        kind=Kind.EVENT_PLACE,
+        recipients=_people(event.member_id),
+        item=event_.item,
+        text=text,
+        url=event_.get_absolute_url(),
+        dedupe_key=f"event_place:{event.pk}",
+    )
+
+
 # --- Moderation: by target, whatever the kind is called ----------------------------------------------------------
 def _review_queue_url(flag: Flag) -> str:
     """Where moderators act on the flag: the space's review queue, the community's, or the site's."""
@@ -417,6 +436,7 @@ KIND_HANDLERS: dict[str, Callable[[ActivityEvent], None]] = {
     "invite": on_invite,
     "paper_accepted": on_paper_decided,
     "paper_declined": on_paper_decided,
+    "event_waitlist_promoted": on_waitlist_promoted,
 }
 TARGET_HANDLERS: dict[str, Callable[[ActivityEvent], None]] = {
     "spaces.flag": on_flag,

@@ -80,6 +80,28 @@ def test_the_third_person_for_two_places_goes_on_the_waiting_list_and_moves_up_w
     assert "You are going." in client_for(chloe).get(e_url("event-detail", event)).content.decode()
 
 
+def test_the_member_who_moves_up_is_told_at_once(open_world, mailoutbox, django_capture_on_commit_callbacks):
+    from members.models import Notification, NotificationKind
+
+    w = open_world
+    event = make_event(w, capacity=1)
+    ana, ben = participants(w, 2)
+    register(event, ana)
+    register(event, ben)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(ana).post(e_url("event-register", event), {"status": "not_going"})
+
+    note = Notification.objects.get(kind=NotificationKind.EVENT_PLACE)
+    assert note.recipient == ben and note.url == event.get_absolute_url()
+    assert f"A place came free at “{event.title}”" in note.text
+    assert f"A place came free at “{event.title}”" in client_for(ben).get("/me/notifications/").content.decode()
+    assert [message.to for message in mailoutbox] == [[ben.email]]
+    # Nobody else hears of it, and changing one's mind again does not repeat it.
+    register(event, ben, "going")
+    assert Notification.objects.filter(kind=NotificationKind.EVENT_PLACE).count() == 1
+
+
 def test_the_longest_waiting_person_moves_up_first(open_world, time_machine):
     time_machine.move_to(datetime(2029, 12, 1, 9, 0, tzinfo=UTC))
     w = open_world
