@@ -37,6 +37,7 @@ from members.models import (
     NotificationPreferences,
     SpaceMute,
 )
+from members.selectors_messages import forget_header_counts
 from spaces import permissions as space_permissions
 from spaces.models import Event, Item, Space
 
@@ -144,6 +145,7 @@ def notify(
         for user_id, email_off, frequency, language in rows
     ]
     created = Notification.objects.bulk_create(notifications, batch_size=BATCH_SIZE, ignore_conflicts=bool(dedupe_key))
+    forget_header_counts(row[0] for row in rows)
     pending = [n for n in created if n.email_state == EmailState.PENDING]
     if pending:
         if dedupe_key:  # rows written with ignore_conflicts come back without ids
@@ -174,6 +176,7 @@ def notification_mark_read(*, actor, notification: Notification) -> Notification
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
+        forget_header_counts([actor.pk])
     return notification
 
 
@@ -183,7 +186,9 @@ def notifications_mark_all_read(*, actor) -> int:
     count in the header never stays above what the page shows). Returns how many."""
     if not actor.is_authenticated:
         raise PermissionDenied
-    return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(read_at=timezone.now())
+    marked = Notification.objects.filter(recipient=actor, read_at__isnull=True).update(read_at=timezone.now())
+    forget_header_counts([actor.pk])
+    return marked
 
 
 # --- Immediate e-mail, within the hourly cap -------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
@@ -32,6 +32,7 @@ from copapp.signals import account_erasing
 from members import notifications
 from members.language import language_of_id
 from members.models import Notification, NotificationKind, NotificationPreferences, SpaceMute
+from members.selectors_messages import forget_header_counts
 from spaces.models import (
     Answer,
     Comment,
@@ -487,3 +488,12 @@ def erase_data_exports(sender, user, **kwargs) -> None:
     from members.exports import data_exports_delete_for
 
     data_exports_delete_for(user=user)
+
+
+@receiver(post_save, sender=Notification, dispatch_uid="members.header_counts_saved")
+@receiver(post_delete, sender=Notification, dispatch_uid="members.header_counts_deleted")
+def notification_changed(sender, instance: Notification, raw: bool = False, **kwargs) -> None:
+    """A notification saved or deleted one at a time (the admin, a cascade) changes its recipient's header count.
+    The services' bulk writes say so themselves (``forget_header_counts``)."""
+    if not raw:
+        forget_header_counts([instance.recipient_id])

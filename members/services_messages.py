@@ -37,6 +37,7 @@ from members.models import (
 )
 from members.models_follow import Follow
 from members.notifications import notify
+from members.selectors_messages import forget_header_counts
 
 User = get_user_model()
 
@@ -105,6 +106,7 @@ def _store(*, conversation: Conversation, actor, body: str, checked: list, now: 
     conversation.save(update_fields=["last_message_at"])
     # The sender has read their own message.
     ConversationParticipant.objects.filter(conversation=conversation, user=actor).update(last_read_at=now)
+    forget_header_counts(conversation.participants.values_list("user_id", flat=True))
     return message
 
 
@@ -234,6 +236,7 @@ def conversation_add_people(*, actor, conversation: Conversation, members: Itera
     ConversationParticipant.objects.bulk_create(
         [ConversationParticipant(conversation=conversation, user_id=pk) for pk in people]
     )
+    forget_header_counts(people)
     name = actor.public_name
 
     def text() -> str:  # composed in each recipient's language
@@ -261,6 +264,7 @@ def conversation_mark_read(*, actor, participation: ConversationParticipant) -> 
             url=conversation.get_absolute_url(),
             read_at__isnull=True,
         ).update(read_at=now)
+        forget_header_counts([actor.pk])
     participation.last_read_at = now
 
 
@@ -280,6 +284,7 @@ def conversation_leave(*, actor, participation: ConversationParticipant) -> None
     if participation.user_id != actor.pk:
         raise PermissionDenied
     participation.delete()
+    forget_header_counts([actor.pk])
 
 
 @transaction.atomic

@@ -620,16 +620,22 @@ def can_watch_space(user, space: Space) -> bool:
 # A file is seen by whoever sees its item; an attachment also needs its page (or event) to be visible, so a
 # restricted, hidden or trashed page takes its files with it.
 def visible_files_q(user) -> Q:
-    """``FileAsset`` rows the user may see: the ``visible_items_q`` rule on the file and on its page or event."""
+    """``FileAsset`` rows the user may see: the ``visible_items_q`` rule on the file, which carries its page's and
+    event's (``with_context``)."""
+    return Q(item__in=Item.objects.visible_to(user, kinds=("file",)).values("pk"))
 
-    def visible(kind: str):
-        return Item.objects.visible_to(user, kinds=(kind,)).values("pk")
 
-    return (
-        Q(item__in=visible("file"))
-        & (Q(page__isnull=True) | Q(page__item__in=visible("page")))
-        & (Q(event__isnull=True) | Q(event__item__in=visible("event")))
-    )
+def visible_comments_on_seen_target_q(user) -> Q:
+    """On ``Item``: the comments the user may see on a target the caller has already found visible to them
+    (``can_see_in_context``): ``visible_items_q`` for comments less the check of the target, which every row of
+    one thread shares. A reply still needs its parent comment to be visible."""
+
+    def build() -> Q:
+        own = _item_own_q(user)
+        parent_seen = Exists(Item.objects.filter(own, row_is("comment__pk", "comment__parent_id")))
+        return Q(kind="comment") & own & (Q(comment__parent_id__isnull=True) | parent_seen)
+
+    return _memoised(user, "comments_on_seen_target", build)
 
 
 def can_see_file(user, asset) -> bool:

@@ -123,12 +123,13 @@ def _versions_prefetch() -> Prefetch:
 def comment_thread(target: Item, user) -> list[Comment]:
     """Top-level comments on ``target`` that the user may see, oldest first, each with ``.reply_list``.
 
-    Two queries in all: the comments (with their items and authors) and their earlier versions. Replies whose
-    parent the user may not see are left out by the query itself (``visible_items_q`` carries the comment
-    context). Each comment carries ready booleans for the template: ``can_edit``, ``can_delete``, ``can_hide``,
-    ``is_hidden``.
+    Two queries in all: the comments (with their items and authors) and their earlier versions. Only for a target
+    the user may see (``comment_thread_context`` checks); replies whose parent the user may not see are left out by
+    the query itself (``permissions.visible_comments_on_seen_target_q``). Each comment carries ready booleans for
+    the template: ``can_edit``, ``can_delete``, ``can_hide``, ``is_hidden``.
     """
-    visible = Item.objects.visible_to(user, kinds=("comment",))
+    # Only called for a target the user may see (comment_thread_context checks): the target is not checked again.
+    visible = Item.objects.filter(permissions.visible_comments_on_seen_target_q(user))
     comments = list(
         Comment.objects.filter(target=target, item__in=visible)
         .select_related("item__author__profile", "item__space")

@@ -1,0 +1,107 @@
+#!/usr/bin/env python
+"""CPU per key page on the demo data, in-process: a quick check of Python-side cost between full benchmark runs.
+
+    .venv/bin/python bench/page_cpu.py                      # builds $TMPDIR/copapp-page-cpu.sqlite3 once (demo data)
+    .venv/bin/python bench/page_cpu.py --profile page       # and a cProfile of one page, by cumulative time
+    .venv/bin/python bench/page_cpu.py --member someone@example.org --requests 50
+
+It signs in a demo member with Django's test client and requests each key page ``--requests`` times, measuring the
+process's CPU time (``time.process_time``), so other work on the machine barely changes the figures. It counts no
+network, database server or worker time: ``bench/run.py`` measures those, on the scale data set. Most of a page's
+cost at any size is building the SQL of its permission filters in Python, which this shows directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _prepare(database: Path) -> None:
+    if database.exists():
+        return
+    env = {**os.environ, "SQLITE_PATH": str(database)}
+    env.pop("DATABASE_URL", None)
+    for command in (["migrate", "-v0"], ["seed_demo"]):
+        # our own manage.py with fixed arguments
+        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)  # noqa: S603
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    default_database = Path(tempfile.gettempdir()) / "copapp-page-cpu.sqlite3"
+    parser.add_argument("--database", type=Path, default=default_database)
+    parser.add_argument("--member", default="priya.nair@example.org")
+    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--profile", metavar="PAGE", help="print a cProfile of this page (a name from the table)")
+    args = parser.parse_args()
+
+    _prepare(args.database)
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("REDIS_URL", None)
+    os.environ["SQLITE_PATH"] = str(args.database)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "copapp.settings")
+    sys.path.insert(0, str(ROOT))
+    import logging
+
+    import django
+
+    django.setup()
+    logging.disable(logging.WARNING)
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from spaces.models import Event, Item, Page, Question
+
+    member = get_user_model().objects.get(email=args.member)
+    browser = Client(HTTP_HOST="localhost")
+    browser.force_login(member)
+    visible = Item.objects.visible_to(member)
+    page = Page.objects.filter(item__in=visible).select_related("item__space__community").order_by("pk").first()
+    question = Question.objects.filter(item__in=visible).order_by("pk").first()
+    event = Event.objects.filter(item__in=visible).order_by("pk").first()
+    pages = {
+        "space home": page.item.space.get_absolute_url(),
+        "page": page.get_absolute_url(),
+        "page history": page.get_absolute_url() + "history/",
+        "question": question.get_absolute_url(),
+        "question list": question.item.space.get_absolute_url() + "questions/",
+        "event": event.get_absolute_url(),
+        "search": "/search/?q=census+linkage",
+        "notifications": "/me/notifications/",
+    }
+    print(f"{'page':16} {'CPU ms':>8} {'queries':>8}  address   (member {args.member}, {args.requests} requests each)")
+    for name, url in pages.items():
+        response = browser.get(url)  # warms the caches a running site would have warm
+        if response.status_code != 200:
+            raise SystemExit(f"{name}: {url} answered {response.status_code}")
+        connection.queries_log.clear()  # a full log (DEBUG keeps the last 9,000) would count nothing
+        with CaptureQueriesContext(connection) as queries:
+            browser.get(url)
+        start = time.process_time()
+        for _ in range(args.requests):
+            browser.get(url)
+        cpu = (time.process_time() - start) / args.requests * 1000
+        print(f"{name:16} {cpu:8.1f} {len(queries.captured_queries):8d}  {url}")
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(args.requests):
+            browser.get(pages[args.profile])
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
+if __name__ == "__main__":
+    main()
