@@ -345,8 +345,8 @@ def test_an_old_version_shows_images_of_the_spaces_files_only(open_world):
 
 
 # --- Query counts -------------------------------------------------------------------------------------------
-HISTORY_QUERIES = 6  # includes the header's unread notification count
-VERSION_QUERIES = 7  # with the space's file ids, the allow-list of images, the header's unread count
+HISTORY_QUERIES = 5  # the header's counts come from the cache
+VERSION_QUERIES = 6  # with the space's file ids, the allow-list of images
 
 
 def test_history_page_runs_the_same_queries_with_3_and_30_versions(open_world):

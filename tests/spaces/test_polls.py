@@ -605,7 +605,7 @@ def test_poll_list_query_count_is_constant(open_world):
     assert len(response.context["polls"]) == 20  # a page of the 30
     assert response.context["page_obj"].paginator.count == 30
     assert few == many
-    assert many == 7
+    assert many == 6  # the header's counts come from the cache
 
 
 def test_poll_page_query_count_is_constant_with_more_options_and_voters(open_world):
@@ -621,7 +621,7 @@ def test_poll_page_query_count_is_constant_with_more_options_and_voters(open_wor
     many = count_queries(browser, many_poll.get_absolute_url())
 
     assert few == many
-    assert many == 12  # + the bookmark button (one query on a detail page) and the poll_view INSERT
+    assert many == 11  # + the bookmark button (one query on a detail page) and the poll_view INSERT
 
 
 def test_poll_text_is_escaped(open_world):

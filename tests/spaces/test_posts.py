@@ -496,7 +496,7 @@ def test_post_list_query_count_is_the_same_for_3_and_30_posts(open_world):
 
     assert len(browser.get(url).context["posts"]) == 20
     assert 'aria-pressed="true"' in browser.get(url).content.decode()
-    assert (few, many) == (8, 8)
+    assert (few, many) == (7, 7)  # the header's counts come from the cache
 
 
 def test_post_list_query_count_is_the_same_for_moderators_who_see_scheduled_posts(open_world):
@@ -534,4 +534,4 @@ def test_post_page_query_count_is_the_same_for_3_and_30_comments_and_likes(open_
     many = count_queries(browser, url)
 
     assert fresh(post).item.like_count == MANY
-    assert (few, many) == (10, 10)  # with the post_view INSERT
+    assert (few, many) == (9, 9)  # with the post_view INSERT

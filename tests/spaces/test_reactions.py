@@ -288,7 +288,7 @@ def test_saved_list_query_count_is_the_same_for_3_and_30_items(open_world):
     many = count_queries(browser, SAVED_URL)
 
     assert len(browser.get(SAVED_URL).context["entries"]) == 30
-    assert (few, many) == (5, 5)
+    assert (few, many) == (4, 4)  # the header's counts come from the cache
 
 
 def test_a_member_may_not_bookmark_what_they_cannot_see(closed_world):

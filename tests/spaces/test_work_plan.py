@@ -457,4 +457,4 @@ def test_work_plan_page_query_count_is_constant(open_world):
 
     assert len(browser.get(url).context["milestones"]) == 30
     assert few == many
-    assert many == 9
+    assert many == 8  # the header's counts come from the cache
