@@ -9,13 +9,18 @@ search for that word lists the whole column at once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from unittest.mock import patch
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 
 from communities import services as community_services
@@ -319,3 +324,16 @@ def build_content_world(markers=marker, dm_secret: str = DM_MARKER) -> SimpleNam
 
 def person(w, name: str):
     return getattr(w, name)
+
+
+@contextmanager
+def rolled_back_world(folder: Path, **build) -> Iterator[SimpleNamespace]:
+    """``build_content_world(**build)`` for a whole test module: its files under ``folder``, its rows in a
+    transaction rolled back at the end (each test then runs in a savepoint of it). The caller unblocks the database
+    (``django_db_blocker.unblock()``) around this."""
+    with (
+        override_settings(MEDIA_ROOT=folder / "media", PRIVATE_MEDIA_ROOT=folder / "private-media"),
+        transaction.atomic(),
+    ):
+        yield build_content_world(**build)
+        transaction.set_rollback(True)

@@ -21,8 +21,9 @@ from django.core import mail
 from django.urls import reverse
 
 from spaces.models import FeedToken
+from tests.security.expected_access import KINDS
 
-ALL_KINDS = frozenset({"page", "question", "answer", "event", "post", "poll", "comment", "file", "lesson"})
+ALL_KINDS = frozenset(KINDS)
 ROLE_HOLDERS = frozenset(
     {
         "viewer",

@@ -19,11 +19,10 @@ import io
 import zipfile
 
 import pytest
-from django.db import transaction
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import reverse
 
-from tests.security.content_world import DM_PARTICIPANTS, build_content_world, marker
+from tests.security.content_world import DM_PARTICIPANTS, marker, rolled_back_world
 from tests.security.expected_access import COLUMNS, PERSONS, may_see
 from tests.security.surfaces import SURFACES, digest_email, emails_to
 
@@ -82,12 +81,10 @@ def _uploads_in_tmp():
 @pytest.fixture(scope="module")
 def cw(django_db_setup, django_db_blocker, media):
     with (
-        override_settings(MEDIA_ROOT=media / "media", PRIVATE_MEDIA_ROOT=media / "private-media"),
         django_db_blocker.unblock(),
-        transaction.atomic(),
+        rolled_back_world(media, markers=canary_markers, dm_secret=f"{canary(DM_TAG)}message") as world,
     ):
-        yield build_content_world(markers=canary_markers, dm_secret=f"{canary(DM_TAG)}message")
-        transaction.set_rollback(True)
+        yield world
 
 
 def client_as(w, name: str) -> Client:

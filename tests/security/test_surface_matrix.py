@@ -12,12 +12,11 @@ the end; each test runs in a savepoint of it, so a test that writes (the edit ce
 from __future__ import annotations
 
 import pytest
-from django.db import transaction
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import reverse
 
 from spaces.models import Page
-from tests.security.content_world import DM_MARKER, DM_PARTICIPANTS, build_content_world, marker
+from tests.security.content_world import DM_MARKER, DM_PARTICIPANTS, marker, rolled_back_world
 from tests.security.expected_access import COLUMNS, KINDS, PERSONS, may_edit_page, may_see
 from tests.security.surfaces import SURFACES, SURFACES_BY_NAME
 
@@ -59,15 +58,9 @@ def _uploads_in_tmp():
 
 @pytest.fixture(scope="module")
 def cw(django_db_setup, django_db_blocker, media):
-    with (
-        override_settings(MEDIA_ROOT=media / "media", PRIVATE_MEDIA_ROOT=media / "private-media"),
-        django_db_blocker.unblock(),
-        transaction.atomic(),
-    ):
-        world = build_content_world()
+    with django_db_blocker.unblock(), rolled_back_world(media) as world:
         world.renders = {}
         yield world
-        transaction.set_rollback(True)
 
 
 def client_as(w, name: str) -> Client:
