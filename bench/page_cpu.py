@@ -4,6 +4,8 @@
     .venv/bin/python bench/page_cpu.py                      # builds $TMPDIR/copapp-page-cpu.sqlite3 once (demo data)
     .venv/bin/python bench/page_cpu.py --profile page       # and a cProfile of one page, by cumulative time
     .venv/bin/python bench/page_cpu.py --member someone@example.org --requests 50
+    .venv/bin/python bench/page_cpu.py --scale              # the benchmark's database (bench_scale, PostgreSQL +
+                                                            # Redis), member and pages; adds wall and database time
 
 It signs in a demo member with Django's test client and requests each key page ``--requests`` times, measuring the
 process's CPU time (``time.process_time``), so other work on the machine barely changes the figures. It counts no
@@ -36,6 +38,25 @@ def _prepare(database: Path) -> None:
         subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)  # noqa: S603
 
 
+def _demo_pages(member) -> dict[str, str]:
+    from spaces.models import Event, Item, Page, Question
+
+    visible = Item.objects.visible_to(member)
+    page = Page.objects.filter(item__in=visible).select_related("item__space__community").order_by("pk").first()
+    question = Question.objects.filter(item__in=visible).order_by("pk").first()
+    event = Event.objects.filter(item__in=visible).order_by("pk").first()
+    return {
+        "space home": page.item.space.get_absolute_url(),
+        "page": page.get_absolute_url(),
+        "page history": page.get_absolute_url() + "history/",
+        "question": question.get_absolute_url(),
+        "question list": question.item.space.get_absolute_url() + "questions/",
+        "event": event.get_absolute_url(),
+        "search": "/search/?q=census+linkage",
+        "notifications": "/me/notifications/",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     default_database = Path(tempfile.gettempdir()) / "copapp-page-cpu.sqlite3"
@@ -43,12 +64,25 @@ def main() -> None:
     parser.add_argument("--member", default="priya.nair@example.org")
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--profile", metavar="PAGE", help="print a cProfile of this page (a name from the table)")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="use bench/run.py's database (seed it with bench/run.py first), member and key pages",
+    )
     args = parser.parse_args()
 
-    _prepare(args.database)
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.pop("REDIS_URL", None)
-    os.environ["SQLITE_PATH"] = str(args.database)
+    if args.scale:
+        os.environ["DATABASE_URL"] = os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_scale"
+        )
+        os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/3")
+        os.environ["DB_CONN_MAX_AGE"] = "600"
+        sys.path.insert(0, str(ROOT / "bench"))
+    else:
+        _prepare(args.database)
+        os.environ.pop("DATABASE_URL", None)
+        os.environ.pop("REDIS_URL", None)
+        os.environ["SQLITE_PATH"] = str(args.database)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "copapp.settings")
     sys.path.insert(0, str(ROOT))
     import logging
@@ -62,26 +96,31 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from spaces.models import Event, Item, Page, Question
+    if args.scale:
+        import _django_side
 
-    member = get_user_model().objects.get(email=args.member)
+        personas = _django_side.personas()
+        member = personas.member
+        pages = _django_side.key_pages(personas)
+        args.member = member.email
+    else:
+        member = get_user_model().objects.get(email=args.member)
+        pages = _demo_pages(member)
     browser = Client(HTTP_HOST="localhost")
     browser.force_login(member)
-    visible = Item.objects.visible_to(member)
-    page = Page.objects.filter(item__in=visible).select_related("item__space__community").order_by("pk").first()
-    question = Question.objects.filter(item__in=visible).order_by("pk").first()
-    event = Event.objects.filter(item__in=visible).order_by("pk").first()
-    pages = {
-        "space home": page.item.space.get_absolute_url(),
-        "page": page.get_absolute_url(),
-        "page history": page.get_absolute_url() + "history/",
-        "question": question.get_absolute_url(),
-        "question list": question.item.space.get_absolute_url() + "questions/",
-        "event": event.get_absolute_url(),
-        "search": "/search/?q=census+linkage",
-        "notifications": "/me/notifications/",
-    }
-    print(f"{'page':16} {'CPU ms':>8} {'queries':>8}  address   (member {args.member}, {args.requests} requests each)")
+    database_seconds = [0.0]
+
+    def timed(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            database_seconds[0] += time.perf_counter() - started
+
+    print(
+        f"{'page':16} {'CPU ms':>8} {'wall ms':>8} {'SQL ms':>8} {'queries':>8}  address"
+        f"   (member {args.member}, {args.requests} requests each)"
+    )
     for name, url in pages.items():
         response = browser.get(url)  # warms the caches a running site would have warm
         if response.status_code != 200:
@@ -89,18 +128,25 @@ def main() -> None:
         connection.queries_log.clear()  # a full log (DEBUG keeps the last 9,000) would count nothing
         with CaptureQueriesContext(connection) as queries:
             browser.get(url)
-        start = time.process_time()
-        for _ in range(args.requests):
-            browser.get(url)
+        database_seconds[0] = 0.0
+        start, wall = time.process_time(), time.perf_counter()
+        with connection.execute_wrapper(timed):
+            for _ in range(args.requests):
+                browser.get(url)
         cpu = (time.process_time() - start) / args.requests * 1000
-        print(f"{name:16} {cpu:8.1f} {len(queries.captured_queries):8d}  {url}")
+        wall = (time.perf_counter() - wall) / args.requests * 1000
+        sql = database_seconds[0] / args.requests * 1000
+        print(f"{name:16} {cpu:8.1f} {wall:8.1f} {sql:8.1f} {len(queries.captured_queries):8d}  {url}")
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()
         for _ in range(args.requests):
             browser.get(pages[args.profile])
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        if os.environ.get("PROFILE_DUMP"):
+            profiler.dump_stats(os.environ["PROFILE_DUMP"])
+        stats = pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative"))
+        stats.print_stats(int(os.environ.get("PROFILE_LINES", "40")))
 
 
 if __name__ == "__main__":

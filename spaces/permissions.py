@@ -39,6 +39,7 @@ from spaces.models import (
     Watch,
 )
 from spaces.models.space import GRANT_CODENAMES
+from spaces.permissions_sql import Held, ItemRule, ReaderRule
 
 COMMUNITY_ROLE_IN_SPACES = {
     CommunityRole.MODERATOR: SpaceRole.MODERATOR,
@@ -293,15 +294,54 @@ def visible_items_q(user, kinds: tuple[str, ...] | None = None) -> Q:
 
     ``kinds`` narrows the rows to those kinds (``Item.objects.visible_to(user, kinds=...)``), and the filter then
     carries only the context checks those kinds need: pages, questions, events, posts and polls live on nothing,
-    so a list of them is one plain predicate instead of a dozen correlated subqueries.
+    so a list of them is one plain predicate.
 
-    ``visible_items_for`` (end of this module) is the set-based form for a batch of members: change both together.
+    The rule is written as SQL by ``permissions_sql`` from ``reader_rule(user)`` (the rules themselves are there,
+    in ``ReaderRule.own`` and the ``_*_context`` functions). ``visible_items_for`` (end of this module) is the
+    set-based form for a batch of members: change both together.
     """
     if kinds is None:
-        return _memoised(user, "visible_items", lambda: with_context(_item_own_q(user)))
+        return _memoised(user, "visible_items", lambda: Q(ItemRule(reader_rule(user))))
     kinds = tuple(sorted(set(kinds)))
     return _memoised(
-        user, "visible_items:" + ",".join(kinds), lambda: Q(kind__in=kinds) & with_context(_item_own_q(user), kinds)
+        user, "visible_items:" + ",".join(kinds), lambda: Q(kind__in=kinds) & Q(ItemRule(reader_rule(user), kinds))
+    )
+
+
+def _held(user, min_role: int) -> Held:
+    """``_role_holder_q``'s sets, for the SQL form of the item rules."""
+    ctx = access_context(user)
+    community_roles = [c for c, r in COMMUNITY_ROLE_IN_SPACES.items() if r >= min_role]
+    return Held(
+        spaces=frozenset(
+            {space for space, role in ctx.space_roles.items() if role >= min_role}
+            | {space for space, role in ctx.grant_roles.items() if role >= min_role}
+        ),
+        communities=frozenset(c for c, role in ctx.community_roles.items() if role in community_roles),
+        banned=frozenset(ctx.banned_spaces),
+    )
+
+
+def reader_rule(user) -> ReaderRule:
+    """An item's own rules for ``user``. Restricted items: named people, the author, space and community admins.
+
+    Items in the trash are never "visible": the trash has its own list, for space admins. A scheduled item
+    (``publish_at`` in the future; for everything else it is the creation time) is seen by its author and the
+    space's moderators until its time comes. Site staff see everything not trashed.
+    """
+    now = _end_of_this_second()
+    if _everything(user):
+        return ReaderRule("staff", now)
+    if not user.is_authenticated:
+        return ReaderRule("anonymous", now)
+    return ReaderRule(
+        "member",
+        now,
+        member_id=user.pk,
+        readers=_held(user, SpaceRole.VIEWER),
+        moderators=_held(user, SpaceRole.MODERATOR),
+        admins=_held(user, SpaceRole.ADMIN),
+        named=frozenset(access_context(user).restricted_items),
     )
 
 
@@ -337,70 +377,9 @@ def _memoised(user, name: str, build) -> Q:
 
 
 def row_is(field: str, outer: str) -> Q:
-    """``field = OuterRef(outer)`` for a correlated EXISTS that must be checked row by row.
-
-    Written as a closed range on purpose: PostgreSQL turns an EXISTS correlated by ``=`` inside an OR into a hashed
-    subplan when it guesses the inner set fits in memory, which means computing *every* visible item of the site
-    to answer for a few rows. It cannot hash a range, so each check stays one primary-key lookup.
-    """
-    return Q(**{f"{field}__gte": OuterRef(outer), f"{field}__lte": OuterRef(outer)})
-
-
-def with_context(own: Q, kinds: tuple[str, ...] | None = None) -> Q:
-    """On ``Item``: rows meeting ``own`` (an item's own rules) whose context meets ``own`` too: a file's page and
-    event, an answer's question, a comment's target (with the target's own context) and parent comment.
-
-    Each context item is checked by a correlated ``EXISTS`` on its primary key, evaluated only for rows of that
-    kind: a list of one space reads only its own rows, where an uncorrelated ``IN (visible items)`` would build
-    the whole site's visible set for every query (seconds at 10^6 items).
-
-    With ``kinds`` (for rows known to be of those kinds only), the checks of other kinds are left out.
-    """
-    if kinds is not None and not set(kinds) & {"file", "answer", "comment"}:
-        return own
-
-    own_items = Item.objects.filter(own)  # built once, then cloned for each check: building is the costly part
-
-    def seen(field: str, outer: str) -> Exists:
-        return Exists(own_items.filter(row_is(field, outer)))
-
-    file_context = ~Q(kind="file") | (
-        (Q(file__page_id__isnull=True) | seen("page__pk", "file__page_id"))
-        & (Q(file__event_id__isnull=True) | seen("event__pk", "file__event_id"))
-    )
-    answer_context = ~Q(kind="answer") | seen("question__pk", "answer__question_id")
-    target = Exists(own_items.filter(file_context & answer_context, row_is("pk", "comment__target_id")))
-    comment_context = ~Q(kind="comment") | (
-        target & (Q(comment__parent_id__isnull=True) | seen("comment__pk", "comment__parent_id"))
-    )
-    if kinds is None:
-        return own & file_context & answer_context & comment_context
-    needed = {"file": file_context, "answer": answer_context, "comment": comment_context}
-    return own & Q(*(check for kind, check in needed.items() if kind in kinds))
-
-
-def _item_own_q(user) -> Q:
-    """An item's own rules. Restricted items: named people, the author, space and community admins.
-
-    Items in the trash are never "visible": the trash has its own list, for space admins. A scheduled item
-    (``publish_at`` in the future; for everything else it is the creation time) is seen by its author and the
-    space's moderators until its time comes.
-    """
-    live = Q(deleted_at__isnull=True)
-    if _everything(user):
-        return live
-    readable = Q(space__visibility=Visibility.OPEN)
-    not_hidden = Q(moderation_state="visible", publish_at__lte=_end_of_this_second())
-    unrestricted = Q(is_restricted=False)
-    if not user.is_authenticated:
-        return live & readable & not_hidden & unrestricted
-    refs = {"space_ref": "space_id", "community_ref": "space__community_id"}
-    readable |= _role_holder_q(user, SpaceRole.VIEWER, **refs)
-    # hidden and scheduled items share one exception (author and moderators), written once to keep the SQL small
-    shown = not_hidden | Q(author=user) | _role_holder_q(user, SpaceRole.MODERATOR, **refs)
-    named = access_context(user).restricted_items
-    unrestricted |= Q(author=user) | _ids_q("pk", named) | _role_holder_q(user, SpaceRole.ADMIN, **refs)
-    return live & readable & shown & unrestricted
+    """``field = OuterRef(outer)`` for a correlated EXISTS that must be checked row by row: one index lookup per
+    row, never a hashed subplan over the whole site (``copapp.lookups.RowIs`` says why it is not a plain ``=``)."""
+    return Q(**{f"{field}__row_is": OuterRef(outer)})
 
 
 # --- Fetch helpers: 404 when the user may not see it at all, 403 when they may see it but not act ----------------
@@ -629,13 +608,11 @@ def visible_comments_on_seen_target_q(user) -> Q:
     """On ``Item``: the comments the user may see on a target the caller has already found visible to them
     (``can_see_in_context``): ``visible_items_q`` for comments less the check of the target, which every row of
     one thread shares. A reply still needs its parent comment to be visible."""
-
-    def build() -> Q:
-        own = _item_own_q(user)
-        parent_seen = Exists(Item.objects.filter(own, row_is("comment__pk", "comment__parent_id")))
-        return Q(kind="comment") & own & (Q(comment__parent_id__isnull=True) | parent_seen)
-
-    return _memoised(user, "comments_on_seen_target", build)
+    return _memoised(
+        user,
+        "comments_on_seen_target",
+        lambda: Q(kind="comment") & Q(ItemRule(reader_rule(user), ("comment",), target=False)),
+    )
 
 
 def can_see_file(user, asset) -> bool:
@@ -930,13 +907,7 @@ def items_for_every_member_q(now=None) -> Q:
     visible (not hidden or pending review), published (not scheduled for later; a post once it went out) and not
     restricted, and the same holds for the item it lives on (``visible_items_q``'s context rule: a file's page
     or event, an answer's question, a comment's target and parent). Webhooks send only this."""
-    own = Q(
-        deleted_at__isnull=True,
-        moderation_state="visible",
-        publish_at__lte=now or timezone.now(),
-        is_restricted=False,
-    ) & (~Q(kind="post") | Q(post__published_at__isnull=False))
-    return with_context(own)
+    return Q(ItemRule(ReaderRule("every member", now or timezone.now())))
 
 
 # --- Who may see one item: the set-based form for many members at once (issue 5, notifications) -------------
