@@ -10,10 +10,11 @@ subqueries; building and compiling it for every list, count and ``EXISTS`` of a 
 the ``WHERE`` clause like any other: building it costs microseconds, whatever the number of roles.
 
 How the SQL is shaped, and why:
-- Every id set (spaces held, communities held, spaces banned from, restricted items named on) is one parameter
-  (``= ANY(%s::bigint[])`` on PostgreSQL, ``json_each`` on SQLite), as ``copapp/lookups.py`` does for ``Q``.
-- A space's visibility and community are read by an uncorrelated subquery over the small spaces table (planned
-  once per query as a hashed set), not by a join on every row.
+- Every id set (spaces readable, moderated and administered, restricted items named on) is one literal array
+  parameter (``= ANY(%s::bigint[])`` on PostgreSQL, ``json_each`` on SQLite), as ``copapp/lookups.py`` does for
+  ``Q``. The sets come from the member's roles and the site's open spaces, read in one query per request: as
+  literals the planner knows how many rows they select (an ``ARRAY(SELECT ...)`` of the open spaces was guessed
+  at 7,661 items where it held 455,000, and the planner then built bitmaps of them all).
 - Each context item is checked by a correlated ``EXISTS`` keyed by the row's own id, written ``x = ANY(ARRAY[id])``
   on PostgreSQL so that each check stays one index lookup (``copapp.lookups.RowIs`` says why).
 - Nothing here can evaluate to NULL: the one nullable column (the author) is tested with ``IS NOT NULL`` first,
@@ -99,19 +100,24 @@ class _Writer:
         self.postgresql = connection.vendor == "postgresql"
         self.ops = connection.ops
 
-    def in_ids(self, column: str, ids) -> Sql:
+    def in_ids(self, column: str, ids, *, indexed: bool = True) -> Sql:
+        """``column`` is one of ``ids``. ``indexed=False`` keeps PostgreSQL from answering it from an index: the
+        spaces a member reads hold most of the site's items, and a bitmap of them (half a million rows, 100 ms)
+        only ever slowed a query down; the planner, costing it cheaply, built one to intersect with a few hundred
+        ids."""
         ids = sorted({int(value) for value in ids})
         if not ids:
             return FALSE
         if self.postgresql:
-            return Sql(f"{column} = ANY(%s::bigint[])", (ids,))
+            return Sql(f"{column}{'' if indexed else ' + 0'} = ANY(%s::bigint[])", (ids,))
         return Sql(f"{column} IN (SELECT value FROM json_each(%s))", (json.dumps(ids),))  # nosec B608
 
     def in_spaces(self, column: str, where: Sql) -> Sql:
-        """``column`` is the id of a space meeting ``where`` (on ``vs``), by an uncorrelated subquery. On PostgreSQL an
-        ``ARRAY(...)`` init plan: computed once per query, and costed once; as ``IN (subquery)`` its cost is charged
-        to every row it is tested on, which made the planner scan whole tables in parallel instead of using the
-        index of the list's own filter (a space's questions: 85 ms against 6 ms at 100,000 questions)."""
+        """``column`` is the id of a space meeting ``where`` (on ``vs``), by an uncorrelated subquery (for anonymous
+        visitors, whose filter is kept for a second by every process and so cannot hold the list itself). On
+        PostgreSQL an ``ARRAY(...)`` init plan: computed once per query, and costed once; as ``IN (subquery)`` its
+        cost is charged to every row it is tested on, which made the planner scan whole tables in parallel instead
+        of using the index of the list's own filter (a space's questions: 85 ms against 6 ms at 100,000)."""
         subquery = Sql(f"SELECT vs.id FROM {_table(Space)} vs WHERE ") + where  # nosec B608
         if self.postgresql:
             return f"{column} = ANY(ARRAY(" + subquery + "))"
@@ -123,27 +129,6 @@ class _Writer:
 
 # --- Whose rule: an item's own rules for one kind of reader --------------------------------------------------
 @dataclass(frozen=True)
-class Held:
-    """Spaces where a member holds at least some role: by membership or grant (``spaces``), through a community
-    role (``communities``), less the spaces they are banned from."""
-
-    spaces: frozenset[int] = frozenset()
-    communities: frozenset[int] = frozenset()
-    banned: frozenset[int] = frozenset()
-
-    def sql(self, w: _Writer, space_column: str) -> Sql:
-        through_community = None
-        if self.communities:
-            through_community = w.in_spaces(
-                space_column, w.in_ids(f"vs.{_column(Space, 'community')}", self.communities)
-            )
-        held = any_of(w.in_ids(space_column, self.spaces), through_community)
-        if held is FALSE or not self.banned:
-            return held
-        return all_of(held, "NOT (" + w.in_ids(space_column, self.banned) + ")")
-
-
-@dataclass(frozen=True)
 class ReaderRule:
     """An item's own rules for one reader, as data (``permissions.reader_rule`` builds it from the member's roles).
 
@@ -154,9 +139,9 @@ class ReaderRule:
     who: str
     now: datetime
     member_id: int | None = None
-    readers: Held = Held()  # at least viewer
-    moderators: Held = Held()  # see hidden and scheduled items
-    admins: Held = Held()  # see restricted items
+    readable: frozenset[int] = frozenset()  # spaces whose content they read: open ones and those they hold a role in
+    moderated: frozenset[int] = frozenset()  # spaces where they see hidden and scheduled items
+    administered: frozenset[int] = frozenset()  # spaces where they see restricted items
     named: frozenset[int] = frozenset()  # restricted items the member is named on
 
     def own(self, w: _Writer, a: str) -> Sql:
@@ -175,15 +160,18 @@ class ReaderRule:
                 f"WHERE {_row_is(w, 'vp.item_id', a + '.id')} AND vp.{published} IS NOT NULL))"
             )
             return all_of(live, shown, unrestricted, sent)
-        open_space = w.in_spaces(f"{a}.space_id", Sql(f"vs.visibility = {_literal(Visibility.OPEN)}"))
         if self.who == "anonymous":
+            open_space = w.in_spaces(f"{a}.space_id", Sql(f"vs.visibility = {_literal(Visibility.OPEN)}"))
             return all_of(live, open_space, shown, unrestricted)
         author = Sql(f"({a}.author_id IS NOT NULL AND {a}.author_id = %s)", (self.member_id,))
-        readable = any_of(open_space, self.readers.sql(w, f"{a}.space_id"))
+        readable = w.in_ids(f"{a}.space_id", self.readable, indexed=False)
         # hidden and scheduled items share one exception (author and moderators)
-        shown = any_of(shown, author, self.moderators.sql(w, f"{a}.space_id"))
+        shown = any_of(shown, author, w.in_ids(f"{a}.space_id", self.moderated, indexed=False))
         unrestricted = any_of(
-            unrestricted, author, w.in_ids(f"{a}.id", self.named), self.admins.sql(w, f"{a}.space_id")
+            unrestricted,
+            author,
+            w.in_ids(f"{a}.id", self.named),
+            w.in_ids(f"{a}.space_id", self.administered, indexed=False),
         )
         return all_of(live, readable, shown, unrestricted)
 
@@ -270,9 +258,14 @@ def _comment_context(rule: ReaderRule, w: _Writer, a: str, depth: int, *, target
     )
 
 
-def visible_sql(rule: ReaderRule, w: _Writer, a: str, kinds: tuple[str, ...] | None, target: bool = True) -> Sql:
-    """On the item row ``a``: its own rules and its context's, for rows of ``kinds`` (None: any kind)."""
+def visible_sql(
+    rule: ReaderRule, w: _Writer, a: str, kinds: tuple[str, ...] | None, target: bool = True, context: bool = True
+) -> Sql:
+    """On the item row ``a``: its own rules and its context's, for rows of ``kinds`` (None: any kind).
+    ``context=False``: its own rules only."""
     needs = set(KINDS_WITH_CONTEXT) if kinds is None else set(kinds) & set(KINDS_WITH_CONTEXT)
+    if not context:
+        needs = set()
     return all_of(
         rule.own(w, a),
         _file_context(rule, w, a, 0) if "file" in needs else None,
@@ -285,19 +278,28 @@ class ItemRule(Expression):
     """On ``Item``: the rows ``rule`` lets see, with their context (``visible_sql``). Use it as a filter:
     ``Item.objects.filter(ItemRule(rule))``; inside a subquery it follows the alias Django gives the table.
 
-    ``target=False`` leaves out a comment's target (``permissions.visible_comments_on_seen_target_q``).
+    ``target=False`` leaves out a comment's target (``permissions.visible_comments_on_seen_target_q``);
+    ``context=False`` every context check (``permissions.own_rules_q``).
     """
 
     conditional = True
 
-    def __init__(self, rule: ReaderRule, kinds: tuple[str, ...] | None = None, *, target: bool = True, pk=None):
+    def __init__(
+        self,
+        rule: ReaderRule,
+        kinds: tuple[str, ...] | None = None,
+        *,
+        target: bool = True,
+        context: bool = True,
+        pk=None,
+    ):
         super().__init__(output_field=BooleanField())
-        self.rule, self.kinds, self.target = rule, kinds, target
+        self.rule, self.kinds, self.target, self.context = rule, kinds, target, context
         self.pk = pk if pk is not None else F("pk")
         self._rendered: dict[tuple[str, str], Sql] = {}  # by (alias, vendor): shared by copies, cleared never
 
     def __repr__(self) -> str:
-        return f"ItemRule({self.rule.who}, kinds={self.kinds}, target={self.target})"
+        return f"ItemRule({self.rule.who}, kinds={self.kinds}, target={self.target}, context={self.context})"
 
     def get_source_expressions(self):
         return [self.pk]
@@ -307,7 +309,7 @@ class ItemRule(Expression):
 
     @property
     def identity(self):
-        return (ItemRule, id(self.rule), self.kinds, self.target, getattr(self.pk, "alias", None))
+        return (ItemRule, id(self.rule), self.kinds, self.target, self.context, getattr(self.pk, "alias", None))
 
     def __eq__(self, other):
         return isinstance(other, ItemRule) and other.identity == self.identity
@@ -322,6 +324,6 @@ class ItemRule(Expression):
         key = (alias, connection.vendor)
         rendered = self._rendered.get(key)
         if rendered is None:
-            rendered = visible_sql(self.rule, _Writer(connection), alias, self.kinds, self.target)
+            rendered = visible_sql(self.rule, _Writer(connection), alias, self.kinds, self.target, self.context)
             self._rendered[key] = rendered
         return rendered.text, list(rendered.params)

@@ -161,5 +161,8 @@ def webhooks_on_activity(sender, instance, created=False, raw=False, **kwargs) -
 @receiver(post_delete, sender=SpaceUserObjectPermission, dispatch_uid="spaces.roles.grant_deleted")
 @receiver(post_save, sender=ItemUserObjectPermission, dispatch_uid="spaces.roles.named_saved")
 @receiver(post_delete, sender=ItemUserObjectPermission, dispatch_uid="spaces.roles.named_deleted")
+# the roles carry the site's open spaces and the spaces of each community (permissions._roles_of)
+@receiver(post_save, sender=Space, dispatch_uid="spaces.roles.space_saved")
+@receiver(post_delete, sender=Space, dispatch_uid="spaces.roles.space_deleted")
 def roles_changed(sender, **kwargs) -> None:
     rolecache.bump()
