@@ -3,14 +3,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from copapp.utils import add_service_errors, safe_next
+from copapp.utils import PeekPage, add_service_errors, safe_next
 from members import notifications as services
 from members import selectors_notifications as selectors
 from members.forms_notifications import NotificationPreferencesForm
@@ -20,9 +19,9 @@ PAGE_SIZE = 25
 
 
 def _page(request, number=None):
-    page = Paginator(selectors.member_notifications(request.user), PAGE_SIZE).get_page(
-        number or request.GET.get("page")
-    )
+    """One page of the member's notifications, without a total: the keenest members have thousands, and counting
+    the ones still visible to them checked every one (120 ms at scale) for a "Page 3 of 82" nobody needs."""
+    page = PeekPage(selectors.member_notifications(request.user), number or request.GET.get("page"), PAGE_SIZE)
     return page, selectors.notification_rows(page.object_list)
 
 
