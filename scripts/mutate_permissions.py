@@ -51,6 +51,7 @@ IGNORE = shutil.ignore_patterns(
     "*.egg-info",
 )
 SPACES = "spaces/permissions.py"
+SPACES_SQL = "spaces/permissions_sql.py"
 COMMUNITIES = "communities/permissions.py"
 RUN_TIMEOUT = 1800
 
@@ -192,8 +193,8 @@ MUTATIONS = [
     Mutation(
         "ban-community-leaders-allowed",
         SPACES,
-        "    if community_role in COMMUNITY_ROLE_IN_SPACES:\n        return False\n",
-        "",
+        "if target.pk == actor.pk or target.is_staff or community_role in COMMUNITY_ROLE_IN_SPACES:",
+        "if target.pk == actor.pk or target.is_staff:",
         "can_ban: community moderators/admins cannot be banned from their community's spaces (check removed)",
     ),
     # --- Query filters (lists) ------------------------------------------------------------------------------
@@ -214,9 +215,19 @@ MUTATIONS = [
     Mutation(
         "role-holder-q-no-community-roles",
         SPACES,
-        "community_roles = [c for c, r in COMMUNITY_ROLE_IN_SPACES.items() if r >= min_role]",
-        "community_roles = []",
+        "space_ids |= {space for space, role in ctx.grant_roles.items() if role >= min_role}\n"
+        "    community_roles = [c for c, r in COMMUNITY_ROLE_IN_SPACES.items() if r >= min_role]",
+        "space_ids |= {space for space, role in ctx.grant_roles.items() if role >= min_role}\n    community_roles = []",
         "_role_holder_q: community moderators/admins hold roles in lists (community roles dropped)",
+    ),
+    Mutation(
+        "item-rule-no-community-roles",
+        SPACES,
+        "    ctx = access_context(user)\n"
+        "    community_roles = [c for c, r in COMMUNITY_ROLE_IN_SPACES.items() if r >= min_role]\n"
+        "    held = ",
+        "    ctx = access_context(user)\n    community_roles = []\n    held = ",
+        "visible_items_q: community moderators/admins see their spaces' items (community roles dropped)",
     ),
     Mutation(
         "role-holder-q-no-grants",
@@ -251,9 +262,9 @@ MUTATIONS = [
     ),
     Mutation(
         "items-ignore-readable",
-        SPACES,
-        "    return live & readable & shown & unrestricted",
-        "    return live & shown & unrestricted",
+        SPACES_SQL,
+        "        return all_of(live, readable, shown, unrestricted)",
+        "        return all_of(live, shown, unrestricted)",
         "visible_items_q: items only in spaces the user may read (readable dropped)",
     ),
     # --- Communities ----------------------------------------------------------------------------------------
@@ -274,8 +285,8 @@ MUTATIONS = [
     Mutation(
         "moderate-community-admins-only",
         COMMUNITIES,
-        "in (CommunityRole.MODERATOR, CommunityRole.ADMIN)",
-        "in (CommunityRole.ADMIN,)",
+        "community_role(user, community) in (CommunityRole.MODERATOR, CommunityRole.ADMIN)",
+        "community_role(user, community) in (CommunityRole.ADMIN,)",
         "can_moderate_community: community moderators moderate (MODERATOR dropped)",
     ),
     Mutation(
