@@ -388,7 +388,7 @@ def _memoised(user, name: str, build) -> Q:
     """The filter ``build()`` makes for ``user``, built once per request and second.
 
     A page asks for the visibility filter several times (the item, its files, comments, ancestors, the header's
-    notifications), and building it (a dozen correlated subqueries) costs more than running the queries. It is
+    notifications); built once, its SQL is rendered once per table alias too (``permissions_sql.ItemRule``). It is
     kept on the member's ``AccessContext``, which a role change replaces, for the second it was built in: the
     filter holds the current time (scheduled items appear when it comes), so it is never older than a second.
     A ``Q`` is never changed by the queries that use it, so one object serves them all.

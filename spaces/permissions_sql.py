@@ -291,11 +291,10 @@ class ItemRule(Expression):
         *,
         target: bool = True,
         context: bool = True,
-        pk=None,
     ):
         super().__init__(output_field=BooleanField())
         self.rule, self.kinds, self.target, self.context = rule, kinds, target, context
-        self.pk = pk if pk is not None else F("pk")
+        self.pk = F("pk")  # resolved to the Item table's alias in the query: the rule's SQL is written on it
         self._rendered: dict[tuple[str, str], Sql] = {}  # by (alias, vendor): shared by copies, cleared never
 
     def __repr__(self) -> str:
