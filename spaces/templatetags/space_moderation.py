@@ -8,9 +8,14 @@
                                  nothing, and no query, for visible content.
 """
 
+from functools import lru_cache
+
 from django import template
 from django.contrib.contenttypes.models import ContentType
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from spaces import permissions
 from spaces.forms_moderation import FlagForm
@@ -31,6 +36,21 @@ def _user(context):
     return context.get("user") or (request.user if request is not None else None)
 
 
+_FORM_ID = "flag-form-id"  # stands for the form's id in the blank fields, replaced by each button's own
+
+
+@lru_cache(maxsize=64)
+def _blank_flag_fields(language: str | None) -> str:
+    """The unfilled flag form's fields, drawn once per language: a page draws one flag form per comment and answer,
+    and Django's form widgets cost more to render than the rest of a comment."""
+    return render_to_string("spaces/partials/flag_fields.html", {"form": FlagForm(auto_id=f"{_FORM_ID}-%s")})
+
+
+def blank_flag_fields(form_id: str) -> SafeString:
+    # Only the ids change between buttons, and ``form_id`` is made of a kind name and a number.
+    return mark_safe(_blank_flag_fields(get_language()).replace(_FORM_ID, form_id))  # noqa: S308  # nosec B308, B703
+
+
 @register.inclusion_tag("spaces/partials/flag_button.html", takes_context=True)
 def flag_button(context, target) -> dict:
     target = _as_target(target)
@@ -44,7 +64,7 @@ def flag_button(context, target) -> dict:
         "can_flag": True,
         "kind_label": target.get_kind_display().lower() if kind == "item" else kind,
         "flag_url": reverse("spaces:flag", kwargs={"target_kind": kind, "target_id": target.pk}),
-        "form": FlagForm(auto_id=f"{form_id}-%s"),
+        "blank_fields": blank_flag_fields(form_id),
         "form_id": form_id,
         "next": request.get_full_path() if request is not None else "",
         "csrf_token": context.get("csrf_token"),

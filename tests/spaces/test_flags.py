@@ -10,6 +10,7 @@ from django.template import Context, Template
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from analytics.models import ActivityEvent
 from spaces import selectors_stream, services
@@ -246,6 +247,27 @@ def test_page_question_and_comment_thread_carry_the_flag_button(w):
 
     assert page_html.count('class="flag-button') == 2  # the page and its comment
     assert question_html.count('class="flag-button') == 2  # the question and its answer
+
+
+def test_each_flag_form_on_a_page_labels_its_own_fields(w):
+    page = make_page(w)
+    comment = services.comment_create(actor=w.editor, target=page.item, body="A comment")
+    html = client_for(w.viewer).get(page.get_absolute_url()).content.decode()
+
+    for item_id in (page.item_id, comment.item_id):
+        form_id = f"flag-item-{item_id}"
+        assert html.count(f'id="{form_id}-reason_0"') == 1  # ids never repeat between the forms
+        assert f'for="{form_id}-note"' in html and f'id="{form_id}-note"' in html
+
+
+def test_flag_form_speaks_the_reader_s_language(w):
+    target = item(make_page(w).item_id)
+    with translation.override("fr"):
+        french = render_button(target, w.viewer)
+    english = render_button(target, w.viewer)
+
+    assert "What is wrong?" in english
+    assert "What is wrong?" not in french
 
 
 # --- Weights --------------------------------------------------------------------------------------------------
