@@ -20,8 +20,9 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 
-from django.db import connections
+from django.db import connections, transaction
 from markdown_it import MarkdownIt
 
 from spaces.models import (
@@ -272,6 +273,7 @@ def search_reindex(
         # PostgreSQL's trigger has just recomputed every vector from the text written above; FTS5 is rebuilt
         # from the table as a whole, which also repairs an index that drifted from it.
         search_index_rebuild()
+    search_words_rebuild()
     return written
 
 
@@ -288,6 +290,47 @@ def search_index_rebuild(using: str = "default") -> None:
         elif connection.vendor == "sqlite":
             ensure_sqlite_triggers(using)
             cursor.execute("INSERT INTO spaces_item_fts (spaces_item_fts) VALUES ('rebuild')")
+
+
+SEARCH_WORD_TRIGGERS = ("spaces_item_search_words_insert", "spaces_item_search_words_update")  # migration 0011
+_SEARCH_WORD = r"^[[:alpha:]]{3,30}$"
+
+
+def search_words_rebuild(using: str = "default") -> int:
+    """Recount the words of every item (PostgreSQL; nothing elsewhere): what misspelled search words are corrected
+    to. The triggers add the words of each item written, but never count or remove them; this does. Returns the
+    number of distinct words. A bulk load turns the insert trigger off (``search_words_paused``) and calls this
+    once at its end."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return 0
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM spaces_searchword")
+        cursor.execute(
+            "INSERT INTO spaces_searchword (word, documents) SELECT word, ndoc "
+            "FROM ts_stat('SELECT search_vector FROM spaces_item') WHERE word ~ %s",
+            [_SEARCH_WORD],
+        )
+        return cursor.rowcount
+
+
+@contextmanager
+def search_words_paused(using: str = "default"):
+    """Items written inside skip the word-list triggers (a bulk load's millions of rows would each upsert their
+    words), which are back on the way out, also when the load fails; then call ``search_words_rebuild``."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        for trigger in SEARCH_WORD_TRIGGERS:
+            cursor.execute(f"ALTER TABLE spaces_item DISABLE TRIGGER {trigger}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            for trigger in SEARCH_WORD_TRIGGERS:
+                cursor.execute(f"ALTER TABLE spaces_item ENABLE TRIGGER {trigger}")
 
 
 # --- SQLite: triggers lost to a table rebuild --------------------------------------------------------------

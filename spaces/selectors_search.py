@@ -4,9 +4,10 @@ One query finds, ranks and highlights, and it starts from ``Item.objects.visible
 not see is never matched, so it cannot show in a result, a snippet, a suggestion or a count.
 
 - PostgreSQL: the stored, weighted ``search_vector`` (title A, text B; GIN index) matched with ``to_tsquery``,
-  ranked by ``ts_rank``, the text's snippet cut and highlighted by ``ts_headline``. When nothing matches,
-  titles similar to the query (``pg_trgm`` word similarity, trigram GIN index) are offered instead:
-  misspellings still find something.
+  ranked by ``ts_rank``, the text's snippet cut and highlighted by ``ts_headline``. When nothing matches, each
+  word found in no item is corrected to the nearest word that is (``spaces_searchword``, by edit distance, then
+  how common it is) or left out when none is near, and the corrected query is searched instead ("Showing
+  results for ..."); when no word is left, titles similar to the query (``pg_trgm`` word similarity) are offered.
 - SQLite: the FTS5 table ``spaces_item_fts`` matched with MATCH, ranked by ``bm25()`` (title weighted 10 to 1)
   and the snippet cut and highlighted by ``snippet()``.
 
@@ -45,6 +46,7 @@ SUGGESTION_LIMIT = 8
 MAX_TERMS = 12
 MAX_WORD_LENGTH = 100
 PREFIX_MIN_LENGTH = 2
+CORRECTED_MIN_LENGTH = 4  # shorter words are not corrected: too many words are one letter away from them
 SIMILARITY_THRESHOLD = 0.5  # pg_trgm word similarity: "censis" finds "census" (0.57), unrelated words score 0
 PG_CONFIG = "copapp_search"  # migration 0006: "simple" with accents removed
 TITLE_WEIGHT, TEXT_WEIGHT = 10.0, 1.0  # SQLite bm25() column weights
@@ -178,11 +180,60 @@ class _Postgres:
             .order_by("-search_rank", "-publish_at", "-pk")
         )
 
+    def corrected(self, parsed: ParsedQuery) -> tuple[ParsedQuery | None, bool]:
+        """For a query that matches nothing: ``parsed`` with each word that occurs in no item replaced by the
+        nearest one that does, and a word like none left out, or None when no word changed; and whether no word at
+        all is left ("hopeless": only then are titles like the query looked for).
+
+        One query over the word list (``spaces_searchword``): a word is known as it is, or as the prefix of one
+        when it is the last word typed; else the nearest word within a few edits (one up to 5 letters, two from 6,
+        three from 9, four from 12), the most common first. Words with digits, and words shorter than
+        ``CORRECTED_MIN_LENGTH``, are left as they are."""
+        words = [_fold(word) for word in parsed.words]
+        checked = [word for word in words if word.isalpha() and len(word) >= CORRECTED_MIN_LENGTH]
+        if not checked:
+            return None, False
+        last = words[-1] if parsed.prefix_last else ""
+        with connection.cursor() as cursor:
+            cursor.execute(_CORRECTIONS_SQL, [last, checked])
+            found = {word: (known, best) for word, known, best in cursor.fetchall()}
+        kept: list[str] = []
+        for word in words:
+            known, best = found.get(word, (True, None))
+            if known or best:
+                kept.append(word if known else best)
+        hopeless = not kept and not parsed.phrases
+        if kept == words or hopeless:
+            return None, hopeless
+        fixed = ParsedQuery(
+            words=list(dict.fromkeys(kept)),
+            phrases=parsed.phrases,
+            excluded=parsed.excluded,
+            prefix_last=parsed.prefix_last and bool(kept) and kept[-1] == words[-1],
+        )
+        return fixed, False
+
     def set_similarity_threshold(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)", [str(SIMILARITY_THRESHOLD)]
             )
+
+
+# The words of the query (text[]) and the last word typed, which counts as known when it begins a known word.
+# Edit distance from fuzzystrmatch; only words of a near length are compared.
+_CORRECTIONS_SQL = """
+SELECT q.word,
+       EXISTS (SELECT 1 FROM spaces_searchword s WHERE s.word = q.word)
+       OR (q.word = %s AND EXISTS (SELECT 1 FROM spaces_searchword s WHERE s.word LIKE q.word || '%%')) AS known,
+       (SELECT s.word FROM spaces_searchword s
+         WHERE length(s.word) BETWEEN length(q.word) - q.edits AND length(q.word) + q.edits
+           AND levenshtein_less_equal(s.word, q.word, q.edits) <= q.edits
+         ORDER BY levenshtein_less_equal(s.word, q.word, q.edits), s.documents DESC, s.word
+         LIMIT 1) AS best
+FROM (SELECT word, LEAST(4, GREATEST(1, length(word) / 3)) AS edits
+        FROM unnest(%s::text[]) AS words(word)) AS q
+"""
 
 
 class _Sqlite:
@@ -294,6 +345,7 @@ class SearchResults:
     total: int
     page: PaginatorPage | None
     similar_titles: bool = False  # nothing matched; these are titles like the query (misspellings)
+    corrected: str = ""  # nothing matched what was typed; these results are for this corrected query
     more: bool = False  # more than ``total`` (``COUNT_CAP``) match; only the best ``total`` can be paged through
 
 
@@ -395,7 +447,17 @@ def search(
     # walks the publication index and stops at the cap (a few thousand rows) instead of building a bitmap of every
     # match (186,000 rows for "census", 140 ms); for a rare word it still picks the text index.
     counted = matched.order_by("-publish_at", "-pk")[: COUNT_CAP + 1].count()
-    if counted or not engine.fallback:
+    corrected, hopeless = "", True
+    if not counted and engine.fallback:
+        better, hopeless = engine.corrected(parsed)
+        if better is not None:
+            matched_better = engine.match(items, better)
+            counted = matched_better.order_by("-publish_at", "-pk")[: COUNT_CAP + 1].count()
+            if counted:
+                parsed, matched, corrected = better, matched_better, better.plain()
+    # Titles like the query are looked for only when no word of it is like a known word: when known words never
+    # meet, similar titles are noise, and finding them walked most of the trigram index (2 s at 10^6 items).
+    if counted or not engine.fallback or not hopeless:
         if counted > COUNT_CAP:
             candidates = _best_candidates(engine, _filtered(user, **filters, own_rules=True), parsed)
             matched = engine.rank(items.filter(pk__in_ids=candidates), parsed)
@@ -409,7 +471,13 @@ def search(
         shown = engine.highlight(engine.rank(Item.objects.filter(pk__in_ids=ids), parsed), parsed)
         by_id = {item.pk: item for item in shown.select_related(*selectors_content.ITEM_LINK_RELATED)} if ids else {}
         results = [_result(by_id[pk], parsed) for pk in ids if pk in by_id]
-        return SearchResults(results=results, total=paginator.count, page=page_obj, more=counted > COUNT_CAP)
+        return SearchResults(
+            results=results,
+            total=paginator.count,
+            page=page_obj,
+            more=counted > COUNT_CAP,
+            corrected=corrected,
+        )
     with transaction.atomic():  # the threshold is set for this transaction only
         engine.set_similarity_threshold()
         similar = engine.similar_titles(items.filter(kind__in=TITLED_KINDS), parsed.plain())

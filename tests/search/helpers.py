@@ -54,9 +54,10 @@ def titles(user, query: str, **filters) -> list[str]:
 
 
 def exact_titles(user, query: str, **filters) -> list[str]:
-    """Titles that match the query itself (on PostgreSQL a query that matches nothing offers similar titles)."""
+    """Titles that match the query itself (on PostgreSQL a query that matches nothing is corrected, or offers
+    similar titles)."""
     found = selectors_search.search(user, query, **filters)
-    return [] if found.similar_titles else [text_of(r.title) for r in found.results]
+    return [] if found.similar_titles or found.corrected else [text_of(r.title) for r in found.results]
 
 
 def total(user, query: str, **filters) -> int:

@@ -118,7 +118,17 @@ def test_a_misspelled_word_still_finds_the_title_on_postgresql(w, filler):
 
     found = selectors_search.search(w.viewer, "censis")
 
-    assert found.similar_titles
+    assert found.corrected == "census"
     assert [text_of(r.title) for r in found.results] == ["Population census methods"]
-    assert found.total == 1  # the restricted page is not among the similar titles, nor in the count
+    assert found.total == 1  # the restricted page is not among the results, nor in the count
     assert selectors_search.search(w.viewer, "qqqqzzzz").results == []
+
+
+@pytest.mark.postgres
+def test_a_word_like_no_known_word_offers_similar_titles_on_postgresql(w, filler):
+    page(w.space, w.editor, "Population census methods", "How the count was organised.")
+
+    found = selectors_search.search(w.viewer, "populationcensus")  # six edits from any word: not corrected
+
+    assert found.similar_titles and not found.corrected
+    assert [text_of(r.title) for r in found.results] == ["Population census methods"]

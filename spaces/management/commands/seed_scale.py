@@ -30,6 +30,7 @@ from tqdm import tqdm
 from spaces.management.commands._scale_rollup import rollups_rebuild
 from spaces.management.commands._scale_world import CLASS_NAMES, PRESETS, ScaleWorld, Sizes
 from spaces.management.commands._scale_writer import BulkWriter, backend_cpu_seconds
+from spaces.search_index import search_words_paused, search_words_rebuild
 
 SIZE_FLAGS = {
     "members": int,
@@ -110,10 +111,12 @@ class Command(BaseCommand):
         clock = StageClock(writer)
         clock.stage("members", lambda: world.run_stage(world.build_people))
         clock.stage("communities, spaces, memberships", lambda: world.run_stage(world.build_spaces))
-        clock.stage("pages", lambda: world.run_stage(world.build_pages))
-        clock.stage("questions and answers", lambda: world.run_stage(world.build_questions))
-        clock.stage("events", lambda: world.run_stage(world.build_events))
-        clock.stage("posts and comments", lambda: world.run_stage(world.build_posts))
+        with search_words_paused():
+            clock.stage("pages", lambda: world.run_stage(world.build_pages))
+            clock.stage("questions and answers", lambda: world.run_stage(world.build_questions))
+            clock.stage("events", lambda: world.run_stage(world.build_events))
+            clock.stage("posts and comments", lambda: world.run_stage(world.build_posts))
+        clock.stage("search words", search_words_rebuild)
         clock.stage("activity (reading)", lambda: world.run_stage(world.build_reading))
         activity = clock.stage("activity (writing)", world.write_activity)
         clock.stage("sequences", writer.reset_sequences)

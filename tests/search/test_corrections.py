@@ -1,0 +1,133 @@
+"""Misspelled searches on PostgreSQL: a word found in no item is corrected to the nearest word that is, the
+corrected query is searched instead and the page says so; a correction never comes from content the reader may not
+see; the word list follows every write through a trigger and is recounted by ``search_words_rebuild``."""
+
+import pytest
+from django.db import connection
+
+from spaces import search_index, selectors_search
+from spaces.models import Item, SearchWord, Visibility
+from tests.search.helpers import page, text_of
+from tests.spaces.helpers import client_for
+
+pytestmark = pytest.mark.postgres
+
+SEARCH = "/search/"
+
+
+@pytest.fixture
+def w(world_factory):
+    return world_factory(Visibility.OPEN)
+
+
+@pytest.fixture
+def filler(w):
+    for n in range(4):
+        page(w.space, w.editor, f"Meeting notes {n}", "Agenda, attendance and actions of the working group.")
+
+
+def result_titles(found) -> list[str]:
+    return [text_of(r.title) for r in found.results]
+
+
+def test_a_misspelled_word_is_corrected_and_the_corrected_query_searched(w, filler):
+    page(w.space, w.editor, "Record linkage guide", "Probabilistic matching of two registers.")
+    page(w.space, w.editor, "Census methods", "How the record of each household was kept.")
+
+    found = selectors_search.search(w.viewer, "recrod linkage")
+
+    assert found.corrected == "record linkage"
+    assert result_titles(found) == ["Record linkage guide"]  # both corrected words must match, as typed words do
+    assert found.total == 1 and not found.similar_titles
+    assert selectors_search.search(w.viewer, "census").corrected == ""  # a query that matches is left alone
+
+
+def test_the_search_page_says_which_query_it_shows(w, filler):
+    page(w.space, w.editor, "Population census methods", "How the count was organised.")
+
+    html = client_for(w.viewer).get(SEARCH, {"q": "censis"}).content.decode()
+
+    assert "Nothing matches “censis”. Showing results for “census”" in html
+    assert "<mark>census</mark>" in html
+
+
+def test_the_last_word_typed_counts_as_known_when_it_begins_a_word(w, filler):
+    page(w.space, w.editor, "Record linkage guide", "Matching registers.")
+
+    found = selectors_search.search(w.viewer, "recrod linka")
+
+    assert found.corrected == "record linka"
+    assert result_titles(found) == ["Record linkage guide"]
+
+
+def test_a_word_from_a_closed_space_is_never_offered(w, world_factory):
+    closed = world_factory(Visibility.CLOSED)
+    page(closed.space, closed.editor, "Zanzibar protocol", "Only for the task team.")
+    assert SearchWord.objects.filter(word="zanzibar").exists()  # the word list knows it...
+
+    found = selectors_search.search(w.viewer, "zanzibbar")
+
+    # ...but its search finds nothing the reader may see, so neither the word nor a count shows
+    assert (found.corrected, found.total, found.results) == ("", 0, [])
+    assert "zanzibar" not in client_for(w.viewer).get(SEARCH, {"q": "zanzibbar"}).content.decode().lower()
+    assert selectors_search.search(closed.viewer, "zanzibbar").corrected == "zanzibar"
+
+
+def test_known_words_that_never_meet_find_nothing_and_no_similar_titles(w, filler):
+    page(w.space, w.editor, "Census methods", "How the count was organised.")
+    page(w.space, w.editor, "Zebra crossings", "Road statistics.")
+
+    found = selectors_search.search(w.viewer, "census zebra")
+
+    assert (found.total, found.results, found.similar_titles, found.corrected) == (0, [], False, "")
+
+
+def test_a_word_like_no_known_word_is_left_out_and_the_page_says_so(w, filler):
+    page(w.space, w.editor, "Census methods", "How the count was organised.")
+
+    found = selectors_search.search(w.viewer, "census qqqqzzzz")
+
+    assert found.corrected == "census"
+    assert result_titles(found) == ["Census methods"]
+
+
+def test_of_two_equally_near_words_the_more_common_is_chosen(w, filler):
+    for n in range(3):
+        page(w.space, w.editor, f"Linkage study {n}", "Keys.")
+    page(w.space, w.editor, "Linkago", "A product name.")
+    search_index.search_words_rebuild()
+
+    assert SearchWord.objects.get(word="linkage").documents == 3
+    assert selectors_search.search(w.viewer, "linkaqe x").corrected == ""  # "x" is too short to correct: no match
+    assert selectors_search.search(w.viewer, "linkagu").corrected == "linkage"
+
+
+def test_the_word_list_follows_writes_and_a_rebuild_forgets_words_no_item_holds(w):
+    created = page(w.space, w.editor, "Seasonal adjustment", "X-13 and TRAMO.")
+    assert {"seasonal", "adjustment", "tramo"} <= set(SearchWord.objects.values_list("word", flat=True))
+
+    Item.objects.filter(pk=created.item_id).update(title="Benchmarking")  # any write path reaches the trigger
+    assert SearchWord.objects.filter(word="benchmarking").exists()
+
+    search_index.search_words_rebuild()
+    assert not SearchWord.objects.filter(word="seasonal").exists()
+    assert SearchWord.objects.filter(word="benchmarking", documents=1).exists()
+
+
+def test_a_paused_word_list_is_rebuilt_after_the_load_and_its_trigger_is_back_even_after_a_failure(w):
+    with connection.cursor() as cursor:  # a bulk load runs outside a transaction; this test runs inside one
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with pytest.raises(RuntimeError), search_index.search_words_paused():
+        page(w.space, w.editor, "Hydrology accounts", "Water.")
+        assert not SearchWord.objects.filter(word="hydrology").exists()
+        raise RuntimeError("the load failed")
+
+    page(w.space, w.editor, "Forestry accounts", "Trees.")
+    assert SearchWord.objects.filter(word="forestry").exists()  # the trigger is on again
+    search_index.search_words_rebuild()
+    assert SearchWord.objects.filter(word="hydrology").exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgenabled FROM pg_trigger WHERE tgname = ANY(%s)", [list(search_index.SEARCH_WORD_TRIGGERS)]
+        )
+        assert [enabled for (enabled,) in cursor.fetchall()] == ["O", "O"]
