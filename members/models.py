@@ -581,4 +581,6 @@ class MemberBlock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.blocker_id} blocks {self.blocked_id}"
+
+
 from members.models_follow import Follow  # noqa: E402,F401

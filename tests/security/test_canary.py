@@ -192,4 +192,3 @@ def test_webhook_payloads_never_carry_restricted_hidden_or_private_messages(cw):
     text = "\n".join(body for bodies in cw.webhook_bodies.values() for body in bodies)
     assert canary("closed") in text  # the closed space's own webhook does get the closed space's content
     assert not leaks(text, ["restricted", "hidden", DM_TAG])
-
