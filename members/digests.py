@@ -32,9 +32,11 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subqu
 from django.db.models.functions import Coalesce
 from django.template.loader import get_template, render_to_string
 from django.urls import get_script_prefix, reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from analytics.kinds import VIEW_KINDS
 from analytics.models import ActivityEvent
@@ -160,7 +162,7 @@ class DigestEntry:
     space_id: int
     title: str
     url: str
-    note: str
+    note: str | Note  # "" for none
     changed_at: datetime
     is_news: bool = True
     # (target type, target id) pairs whose view events mean the member saw this change: the detail views record
@@ -258,12 +260,38 @@ def prefs_of(member) -> NotificationPreferences:
 
 
 @dataclass(frozen=True)
-class _Notes:
-    """The notes that depend on the member's period, translated once per batch."""
+class Note:
+    """An entry's note ("Changed", "2 answers"), put into words when a digest is rendered, in its reader's language:
+    entries are loaded once for a batch of members who read different languages."""
 
-    new_page: str
-    changed: str
-    new_event: str
+    kind: str
+    count: int = 0
+    other: int = 0
+
+    def __str__(self) -> str:
+        if self.kind == "answers":
+            return ngettext("%(count)d answer", "%(count)d answers", self.count) % {"count": self.count}
+        if self.kind == "post":
+            return _("%(likes)s likes · %(comments)s comments") % {"likes": self.count, "comments": self.other}
+        return str(NOTE_TEXTS[self.kind])
+
+
+NOTE_TEXTS = {
+    "new_page": gettext_lazy("New page"),
+    "changed": gettext_lazy("Changed"),
+    "new_event": gettext_lazy("New event"),
+    "unanswered": gettext_lazy("Unanswered"),
+    "accepted": gettext_lazy("An answer was accepted"),
+}
+
+
+@dataclass(frozen=True)
+class _Notes:
+    """The notes that depend on the member's period."""
+
+    new_page: Note = Note("new_page")
+    changed: Note = Note("changed")
+    new_event: Note = Note("new_event")
 
 
 @dataclass
@@ -322,7 +350,7 @@ class _Batch:
             return True, self.notes.new_page if _in(entry.created_at, start, end) else self.notes.changed
         return True, entry.note
 
-    def shown(self, position: int, is_news: bool, note: str) -> DigestEntry:
+    def shown(self, position: int, is_news: bool, note: str | Note) -> DigestEntry:
         """The entry with its note for this period, for a digest that lists it (not just counts it in "more")."""
         entry = self.entries[position]
         if entry.is_news == is_news and entry.note == note:
@@ -368,21 +396,32 @@ def _watches(member_ids: list[int]) -> tuple[dict[int, set[int]], dict[int, set[
 LIVE = Q(item__moderation_state=ModerationState.VISIBLE, item__deleted_at=None)
 # What every entry reads of its item and space: plain values, not model instances (a batch reads thousands).
 ITEM_COLUMNS = ("item_id", "space_id", "item__created_at", "item__author_id", "space__slug", "space__community__slug")
-_PATHS: dict[tuple, str] = {}
+_PATHS: dict[tuple, tuple[str, ...]] = {}
+
+
+_SLOT = "9081726354"  # stands for the item's own slug or id in a remembered path: valid for both converters
 
 
 def _link(url_name: str, community_slug: str, space_slug: str, **kwargs) -> str:
-    """The absolute link to a typed item, as its ``get_absolute_url`` makes it (the tests hold the two equal),
-    remembered for the process: a batch links thousands of items and most of them again in the next batch."""
-    key = (url_name, get_script_prefix(), community_slug, space_slug, *kwargs.items())
-    path = _PATHS.get(key)
-    if path is None:
+    """The absolute link to a typed item, as its ``get_absolute_url`` makes it (the tests hold the two equal).
+
+    A batch links tens of thousands of items, and ``reverse()`` costs a fifth of a millisecond each: the path of
+    each kind of item in each space is reversed once for the process with a stand-in for the item's own part
+    (its one keyword: a slug or an id, which the URL converters keep to characters that need no quoting) and
+    the item's value put in its place."""
+    (name, value), *others = kwargs.items() or [("", "")]
+    key = (url_name, get_script_prefix(), community_slug, space_slug, name)
+    parts = _PATHS.get(key)
+    if parts is None:
         if len(_PATHS) >= 200_000:
             _PATHS.clear()
-        path = _PATHS[key] = reverse(
-            url_name, kwargs={"community_slug": community_slug, "space_slug": space_slug, **kwargs}
-        )
-    return _absolute(path)
+        slot = {name: _SLOT} if name else {}
+        path = reverse(url_name, kwargs={"community_slug": community_slug, "space_slug": space_slug, **slot})
+        parts = _PATHS[key] = tuple(path.rsplit(_SLOT, 1)) if name and path.count(_SLOT) == 1 else (path,)
+    if others or (name and len(parts) != 2):
+        path = reverse(url_name, kwargs={"community_slug": community_slug, "space_slug": space_slug, **kwargs})
+        return _absolute(path)
+    return _absolute(f"{parts[0]}{value}{parts[1]}" if name else parts[0])
 
 
 def _where(space_ids, item_ids) -> Q:
@@ -488,11 +527,7 @@ def _question_entries(space_ids, item_ids, lo, hi) -> list[DigestEntry]:
         community_slug,
     ) in questions.values_list("pk", "slug", "title", "answer_count", *ITEM_COLUMNS):
         unanswered = answer_count == 0
-        note = (
-            _("Unanswered")
-            if unanswered
-            else ngettext("%(count)d answer", "%(count)d answers", answer_count) % {"count": answer_count}
-        )
+        note = Note("unanswered") if unanswered else Note("answers", answer_count)
         entry = DigestEntry(
             item_id=item_id,
             space_id=space_id,
@@ -551,7 +586,7 @@ def _answer_entries(space_ids, item_ids, lo, hi) -> list[DigestEntry]:
             space_id=space_id,
             title=title,
             url=f"{question_url}#answer-{pk}",
-            note=_("An answer was accepted"),
+            note=Note("accepted"),
             changed_at=moment,
             view_keys=(("spaces.question", question_id), ("spaces.item", question_item_id)),
             sort_key=(-moment.timestamp(),),
@@ -588,7 +623,7 @@ def _event_entries(space_ids, item_ids, lo, hi, earliest_end, latest_end) -> lis
             note="",
             changed_at=created,
             view_keys=(("spaces.event", pk), ("spaces.item", item_id)),
-            sort_key=(starts_at.timestamp(),),
+            sort_key=(starts_at.timestamp(), title, pk),  # equal times in a fixed order
             actor_id=author_id,
             section="events",
             starts_at=starts_at,
@@ -619,9 +654,9 @@ def _post_entries(space_ids, item_ids, lo, hi) -> list[DigestEntry]:
         entry = DigestEntry(
             item_id=item_id,
             space_id=space_id,
-            title=title or _("Post"),
+            title=title or gettext_lazy("Post"),
             url=_link("spaces:post-detail", community_slug, space_slug, post_id=pk),
-            note=_("%(likes)s likes · %(comments)s comments") % {"likes": likes, "comments": comments},
+            note=Note("post", likes, comments),
             changed_at=created,
             view_keys=(("spaces.post", pk), ("spaces.item", item_id)),
             sort_key=(-(likes + comments), -created.timestamp()),
@@ -763,7 +798,7 @@ def compose_digests(
         return []
     now = now or timezone.now()
     batch = _load_batch(jobs, now, pages)
-    batch.notes = _Notes(new_page=_("New page"), changed=_("Changed"), new_event=_("New event"))
+    batch.notes = _Notes()
     return [_compose_one(job, batch) for job in jobs]
 
 
@@ -887,25 +922,61 @@ def unsubscribe_state(token: str) -> UnsubscribeState:
     return UnsubscribeState(valid=True, member=member, record=record, already=used or off)
 
 
+LIST_HEADINGS = {
+    "pages": gettext_lazy("New and changed pages"),
+    "questions": gettext_lazy("New questions"),
+    "answers": gettext_lazy("Accepted answers"),
+    "events": gettext_lazy("Upcoming events"),
+    "posts": gettext_lazy("Popular posts"),
+}
+EVENT_TIME = "D j M Y, H:i"
+_MORE = "\x02more\x03"  # where a space block's "and N more" goes (no template or content writes control characters)
+
+
+def _entry_html(name: str, e: DigestEntry) -> str:
+    if name == "events":
+        note = format_html(" · {}", e.note) if e.note else ""
+        extra = format_html(" <small>{}{}</small>", _event_time(e.starts_at), note)
+    elif name in ("questions", "posts") or (name == "pages" and e.note):
+        extra = format_html(" <small>{}</small>", e.note)
+    else:
+        extra = ""
+    return format_html('<li><a href="{}">{}</a>{}</li>', e.url, e.title, extra)
+
+
+def _entry_text(name: str, e: DigestEntry) -> str:
+    if name == "events":
+        extra = f", {_event_time(e.starts_at)}" + (f" ({e.note})" if e.note else "")
+    elif name in ("questions", "posts") or (name == "pages" and e.note):
+        extra = f" ({e.note})"
+    else:
+        extra = ""
+    return f"- {e.title}{extra}\n  {e.url}\n"
+
+
+def _event_time(moment: datetime) -> str:
+    return formats.date_format(timezone.localtime(moment), EVENT_TIME)
+
+
 class DigestRenderer:
     """Renders digests, writing what many of them share only once.
 
     A space's block reads the same in most digests that list it, and where two differ (a member's own page left
-    out, a restricted page shown to admins, another "and N more") most of their lists and entries are the same.
-    So each distinct entry, list and block, per language (and time zone, for event times), is rendered once from
-    ``emails/partials/digest_entry.*``, ``digest_list.*`` and ``digest_space.*`` and pasted into every digest that
-    has it. The keys are everything a piece shows, so a renamed page or another note makes a new piece, never a
-    stale one. One renderer serves a whole run of the job; a new one renders a single digest.
+    out, a restricted page shown to admins) most of their lists and entries are the same. So each distinct entry,
+    list and block, per language (and time zone, for event times), is rendered once and pasted into every digest
+    that has it; a block's "and N more" line, which differs from member to member, is pasted into it last. The
+    keys are everything a piece shows, so a renamed page or another note makes a new piece, never a stale one.
+    Entries, lists and the "more" line are a line of markup each, written here (rendering templates cost more than
+    the rest of a digest at scale: tens of thousands of distinct entries in a run); blocks come from
+    ``emails/partials/digest_space.*``. One renderer serves a whole run of the job; a new one renders a
+    single digest.
     """
 
     MAX_CACHED = 100_000  # a bound on memory in a long run: the cache starts over when it is full
 
     def __init__(self) -> None:
         self._cache: dict[tuple, tuple[str, str]] = {}
-        self._templates = {
-            part: tuple(get_template(f"emails/partials/digest_{part}.{ext}") for ext in ("html", "txt"))
-            for part in ("space", "list", "entry")
-        }
+        self._templates = tuple(get_template(f"emails/partials/digest_space.{ext}") for ext in ("html", "txt"))
 
     def space_blocks(self, digest: Digest) -> tuple[list[str], list[str]]:
         """The HTML and the plain-text block of each space of ``digest``, in the active language and time zone."""
@@ -921,13 +992,15 @@ class DigestRenderer:
                     continue
                 zone_key = zone_name if name == "events" else None  # only event times depend on the time zone
                 keys = tuple((name, language, zone_key, e.title, e.url, e.note, e.starts_at) for e in entries)
-                lists[name] = self._rendered(keys, self._render_list, name, keys)
+                lists[name] = self._rendered(keys, self._render_list, name, keys, entries)
             space = section.space
             space_url = _link("spaces:home", space.community.slug, space.slug)
-            key = (language, space_url, space.name, space.community.name, section.more, *lists.values())
+            key = (language, space_url, space.name, space.community.name, *lists.values())
             block = self._rendered(key, self._render_space, section, space_url, lists)
-            html.append(block[0])
-            text.append(block[1])
+            more = self._rendered(("more", language, space_url, section.more), self._render_more, section, space_url)
+            # both pieces were escaped as they were rendered
+            html.append(mark_safe(block[0].replace(_MORE, more[0], 1)))  # noqa: S308  # nosec B308, B703
+            text.append(block[1].replace(_MORE, more[1], 1))
         return html, text
 
     def _rendered(self, key: tuple, render, *args) -> tuple[str, str]:
@@ -940,26 +1013,36 @@ class DigestRenderer:
 
     # Template output is safe already (escaped as it was rendered): the pieces are pasted into each other as they are.
     def _render_space(self, section: SpaceSection, space_url: str, lists: dict[str, tuple[str, str]]):
-        html, text = self._templates["space"]
-        context = {"section": section, "space_url": space_url}
+        html, text = self._templates
+        context = {"section": section, "space_url": space_url, "more": _MORE}
         return (
             html.render({**context, "lists": {name: pair[0] for name, pair in lists.items()}}),
             text.render({**context, "lists": {name: pair[1] for name, pair in lists.items()}}),
         )
 
-    def _render_list(self, name: str, keys: tuple[tuple, ...]) -> tuple[str, str]:
-        lines = [self._rendered(key, self._render_entry, key) for key in keys]
-        html, text = self._templates["list"]
+    def _render_more(self, section: SpaceSection, space_url: str) -> tuple[str, str]:
+        n = section.more
+        if not n:
+            return "", ""
+        html = ngettext("And %(counter)s more in this space", "And %(counter)s more in this space", n)
+        text = ngettext("And %(counter)s more in this space:", "And %(counter)s more in this space:", n)
         return (
-            html.render({"name": name, "lines": [pair[0] for pair in lines]}),
-            text.render({"name": name, "lines": [pair[1] for pair in lines]}),
+            format_html('<p><a href="{}">{}</a></p>', space_url, html % {"counter": n}),
+            f"\n{text % {'counter': n}} {space_url}\n",
         )
 
-    def _render_entry(self, key: tuple) -> tuple[str, str]:
-        name, _language, _zone, title, url, note, starts_at = key
-        context = {"name": name, "e": {"title": title, "url": url, "note": note, "starts_at": starts_at}}
-        html, text = self._templates["entry"]
-        return html.render(context), text.render(context)
+    def _render_list(self, name: str, keys: tuple[tuple, ...], entries: list[DigestEntry]) -> tuple[str, str]:
+        lines = [self._rendered(key, self._render_entry, name, entry) for key, entry in zip(keys, entries, strict=True)]
+        heading = str(LIST_HEADINGS[name])
+        return (
+            format_html(
+                '<h3 style="font-size: 1em;">{}</h3>\n  <ul>{}</ul>', heading, SafeString("".join(h for h, _t in lines))
+            ),
+            f"\n{heading}\n" + "".join(t for _h, t in lines),
+        )
+
+    def _render_entry(self, name: str, entry: DigestEntry) -> tuple[str, str]:
+        return _entry_html(name, entry), _entry_text(name, entry)
 
 
 def digest_context(digest: Digest, *, unsubscribe: str, renderer: DigestRenderer | None = None) -> dict:

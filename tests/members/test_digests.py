@@ -146,6 +146,64 @@ def test_digest_lists_what_happened_grouped_by_space_with_links(scene, time_mach
     assert quiet.get_absolute_url() in text
 
 
+def test_a_french_reader_s_digest_speaks_french_in_a_batch_shared_with_an_english_one(scene, time_machine):
+    s = scene
+    english = make_user("english")
+    add_member(s.space, english, SpaceRole.VIEWER, by=s.staff)
+    prefs(english)
+    s.reader.profile.preferred_language = "fr"
+    s.reader.profile.save(update_fields=["preferred_language"])
+    services.page_update(actor=s.author, page=s.handbook, title="Methods handbook", body="v2", base_version=1)
+    page_in(s.space, s.author, "Response rates 2024")
+    question = services.question_ask(actor=s.author, space=s.space, title="How to impute missing income?")
+    services.answer_post(actor=s.staff, question=question, body="Hot deck.")
+    post_create(actor=s.author, space=s.space, body="A post")
+
+    run(time_machine)
+
+    _message, french, french_html = the_digest_of(s.reader)
+    _message, in_english, _html = the_digest_of(english)
+    assert "Modifiée" in french and "Nouvelle page" in french and "1 réponse" in french and "Nouvelle page" in french_html
+    assert "Changed" not in french and "New page" not in french and "1 answer" not in french
+    assert "Changed" in in_english and "New page" in in_english and "1 answer" in in_english
+
+
+def test_each_member_is_told_how_many_more_a_shared_space_block_leaves_out(scene, time_machine):
+    s = scene
+    writer = make_user("writer")
+    add_member(s.space, writer, SpaceRole.EDITOR, by=s.staff)
+    prefs(writer)
+    for n in range(2):  # the oldest news: the writer's own, which their digest leaves out
+        page_in(s.space, writer, f"Writer's page {n}")
+    time_machine.move_to(T0 + timedelta(minutes=5), tick=False)
+    for n in range(digests.MAX_PER_SECTION + 1):
+        page_in(s.space, s.author, f"Author's page {n}")
+
+    run(time_machine)
+
+    _message, reader_text, reader_html = the_digest_of(s.reader)
+    _message, writer_text, writer_html = the_digest_of(writer)
+    # the same ten pages are listed to both; the reader has 3 more, the writer 1 (their own two are not news)
+    assert "And 3 more in this space:" in reader_text and "And 3 more in this space</a>" in reader_html
+    assert "And 1 more in this space:" in writer_text and "And 1 more in this space</a>" in writer_html
+    assert reader_text.count("more in this space") == writer_text.count("more in this space") == 1
+
+
+def test_links_are_made_as_the_items_make_them_whatever_the_space_is_called(scene):
+    space = make_space(scene.staff, scene.community, "open", slug="space-9081726354")  # holds the stand-in
+    add_member(space, scene.author, SpaceRole.EDITOR, by=scene.staff)
+    post = post_create(actor=scene.author, space=space, body="A post")
+    page = page_in(space, scene.author, "Page 9081726354")
+
+    assert digests._link("spaces:post-detail", "stats", space.slug, post_id=post.pk) == (
+        f"{settings.SITE_URL}{post.get_absolute_url()}"
+    )
+    assert digests._link("spaces:page-detail", "stats", space.slug, page_slug=page.slug) == (
+        f"{settings.SITE_URL}{page.get_absolute_url()}"
+    )
+    assert digests._link("spaces:home", "stats", space.slug) == f"{settings.SITE_URL}{space.get_absolute_url()}"
+
+
 def test_digest_headers_offer_one_click_unsubscribe(scene, time_machine):
     page_in(scene.space, scene.author, "Response rates 2024")
     run(time_machine)
