@@ -31,6 +31,7 @@ from spaces.models import (
     Reaction,
     Registration,
     RegistrationQuestion,
+    SearchWord,
     Space,
     SpaceBan,
     SpaceGroupObjectPermission,
@@ -689,6 +690,22 @@ class QuizAttemptAdmin(admin.ModelAdmin):
     list_filter = ["passed"]
     search_fields = ["user__email", "quiz__lesson__page__title"]
     raw_id_fields = ["user", "quiz"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SearchWord)
+class SearchWordAdmin(admin.ModelAdmin):
+    """The words search corrects misspellings to: kept by the database (read-only here); a word that should not be
+    offered can be deleted, and comes back only if an item is written with it again."""
+
+    list_display = ["word", "documents"]
+    search_fields = ["word"]
+    ordering = ["-documents", "word"]
 
     def has_add_permission(self, request) -> bool:
         return False

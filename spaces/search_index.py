@@ -322,15 +322,23 @@ def search_words_paused(using: str = "default"):
     if connection.vendor != "postgresql":
         yield
         return
-    with connection.cursor() as cursor:
-        for trigger in SEARCH_WORD_TRIGGERS:
-            cursor.execute(f"ALTER TABLE spaces_item DISABLE TRIGGER {trigger}")
+    _search_word_triggers(connection, "DISABLE")
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
-            for trigger in SEARCH_WORD_TRIGGERS:
-                cursor.execute(f"ALTER TABLE spaces_item ENABLE TRIGGER {trigger}")
+        _search_word_triggers(connection, "ENABLE")
+
+
+def _search_word_triggers(connection, action: str) -> None:
+    with connection.cursor() as cursor:
+        if connection.in_atomic_block:
+            # ALTER TABLE refuses to run while foreign-key checks wait for the commit: run them now, and defer the
+            # later ones again (Django's foreign keys are all "deferrable initially deferred").
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for trigger in SEARCH_WORD_TRIGGERS:
+            cursor.execute(f"ALTER TABLE spaces_item {action} TRIGGER {trigger}")
+        if connection.in_atomic_block:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 # --- SQLite: triggers lost to a table rebuild --------------------------------------------------------------

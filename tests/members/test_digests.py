@@ -163,7 +163,9 @@ def test_a_french_reader_s_digest_speaks_french_in_a_batch_shared_with_an_englis
 
     _message, french, french_html = the_digest_of(s.reader)
     _message, in_english, _html = the_digest_of(english)
-    assert "Modifiée" in french and "Nouvelle page" in french and "1 réponse" in french and "Nouvelle page" in french_html
+    assert (
+        "Modifiée" in french and "Nouvelle page" in french and "1 réponse" in french and "Nouvelle page" in french_html
+    )
     assert "Changed" not in french and "New page" not in french and "1 answer" not in french
     assert "Changed" in in_english and "New page" in in_english and "1 answer" in in_english
 

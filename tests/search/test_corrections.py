@@ -115,8 +115,6 @@ def test_the_word_list_follows_writes_and_a_rebuild_forgets_words_no_item_holds(
 
 
 def test_a_paused_word_list_is_rebuilt_after_the_load_and_its_trigger_is_back_even_after_a_failure(w):
-    with connection.cursor() as cursor:  # a bulk load runs outside a transaction; this test runs inside one
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     with pytest.raises(RuntimeError), search_index.search_words_paused():
         page(w.space, w.editor, "Hydrology accounts", "Water.")
         assert not SearchWord.objects.filter(word="hydrology").exists()
