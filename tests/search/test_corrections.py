@@ -15,17 +15,6 @@ pytestmark = pytest.mark.postgres
 SEARCH = "/search/"
 
 
-@pytest.fixture
-def w(world_factory):
-    return world_factory(Visibility.OPEN)
-
-
-@pytest.fixture
-def filler(w):
-    for n in range(4):
-        page(w.space, w.editor, f"Meeting notes {n}", "Agenda, attendance and actions of the working group.")
-
-
 def result_titles(found) -> list[str]:
     return [text_of(r.title) for r in found.results]
 

@@ -5,20 +5,7 @@ words, accents, misspellings (PostgreSQL), and highlighted snippets that never c
 import pytest
 
 from spaces import selectors_search
-from spaces.models import Visibility
 from tests.search.helpers import day, exact_titles, page, text_of, titles
-
-
-@pytest.fixture
-def w(world_factory):
-    return world_factory(Visibility.OPEN)
-
-
-@pytest.fixture
-def filler(w):
-    """Pages without the words searched for, so every word below is rare, as in a real space."""
-    for n in range(6):
-        page(w.space, w.editor, f"Meeting notes {n}", "Agenda, attendance and actions of the working group.")
 
 
 def test_title_match_ranks_above_body_match_and_recency_breaks_a_tie(w, filler, time_machine):
