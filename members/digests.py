@@ -33,8 +33,8 @@ from django.db.models.functions import Coalesce
 from django.template.loader import get_template, render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils import formats, timezone, translation
-from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -1036,7 +1036,9 @@ class DigestRenderer:
         heading = str(LIST_HEADINGS[name])
         return (
             format_html(
-                '<h3 style="font-size: 1em;">{}</h3>\n  <ul>{}</ul>', heading, SafeString("".join(h for h, _t in lines))
+                '<h3 style="font-size: 1em;">{}</h3>\n  <ul>{}</ul>',
+                heading,
+                format_html_join("", "{}", ((h,) for h, _t in lines)),
             ),
             f"\n{heading}\n" + "".join(t for _h, t in lines),
         )
