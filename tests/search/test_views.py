@@ -174,3 +174,16 @@ def test_suggestions_queries_are_the_same_for_3_and_8_titles(w):
     many = _queries(browser, url)
 
     assert few == many == 3  # session, user, the suggestions
+
+
+@pytest.mark.postgres
+def test_a_corrected_search_page_costs_the_same_for_3_and_30_results(w):
+    browser = client_for(w.viewer)
+    url = f"{SEARCH}?q=enrgy"  # corrected to "energy": the word list, a second count, then the page as usual
+    _add_mixed(w, 0, 3)
+    few = _queries(browser, url)
+    _add_mixed(w, 3, 12)
+    many = _queries(browser, url)
+
+    assert "Showing results for “energy”" in browser.get(url).content.decode()
+    assert few == many <= 12
