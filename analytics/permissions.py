@@ -24,9 +24,9 @@ from communities.models import Community, CommunityMembership, CommunityRole
 from communities.permissions import can_administer_community
 from spaces.models import Space, SpaceRole
 
-# The role-holder query is the single definition of "holds at least this role in the space" (membership, community
-# role or grant, never when banned). It is private to spaces/permissions.py; reusing it keeps one definition.
-from spaces.permissions import _role_holder_q
+# The single definition of "holds at least this role in the space" (membership, community role or grant, never when
+# banned).
+from spaces.permissions import role_holder_q
 
 ANALYST_PERMISSION = "members.view_analytics"
 NAV_SESSION_KEY = "analytics_nav"
@@ -64,7 +64,7 @@ def dashboard_spaces_q(user) -> Q:
         return Q(pk__in=[])
     if is_analyst(user):
         return Q()
-    return _role_holder_q(user, SpaceRole.MODERATOR)
+    return role_holder_q(user, SpaceRole.MODERATOR)
 
 
 def dashboard_spaces_for(user, community: Community) -> QuerySet[Space]:

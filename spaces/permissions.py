@@ -275,6 +275,13 @@ def _role_holder_q(user, min_role: int, space_ref: str = "pk", community_ref: st
     return held & ~_ids_q(space_ref, ctx.banned_spaces)
 
 
+def role_holder_q(user, min_role: int, *, space_ref: str = "pk", community_ref: str = "community_id") -> Q:
+    """On rows with a space (``space_ref``, and its community at ``community_ref``): those whose space the user holds
+    at least ``min_role`` in, by membership, community role or grant, never where banned. The one definition other
+    apps filter by (analytics' dashboards, courses' drafts)."""
+    return _role_holder_q(user, min_role, space_ref, community_ref)
+
+
 def _ids_q(field: str, ids) -> Q:
     """``field`` is one of ``ids``; an empty set stays ``__in=[]`` so Django drops the branch from the SQL."""
     if not ids:

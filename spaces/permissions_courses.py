@@ -69,7 +69,7 @@ def visible_courses_q(user) -> Q:
         return readable
     published = Q(is_published=True)
     if user.is_authenticated:
-        published |= permissions._role_holder_q(
+        published |= permissions.role_holder_q(
             user, SpaceRole.EDITOR, space_ref="space_id", community_ref="space__community_id"
         )
     return readable & published
