@@ -20,11 +20,7 @@ Needs PostgreSQL and Redis (``DATABASE_URL``, ``REDIS_URL``); skipped on the emb
 
 from __future__ import annotations
 
-import os
-import re
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -32,97 +28,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from copapp.celery import app
 from members.models import DigestRecord, DigestStatus
 from members.notifications import notification_preferences_update
 from members.tasks import digests_send_due_task
 from spaces import services
+from tests.celery_worker import Worker, mails_per_address, send_to_queue, signal_each
 from tests.factories import make_community, make_space, make_user, onboard
-from tests.members.test_digests_worker import database_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-ROOT = Path(__file__).resolve().parents[2]
 MEMBERS = 1000
 POOL_KILLS = 4  # then one kill of the whole worker
 BATCH_SIZE = 25
 STALE_SECONDS = 5  # a dead run's claim is taken over after this long
 STILL_SECONDS = STALE_SECONDS + 3  # nothing sent for this long: start another run (the next hour's beat)
-START_SECONDS = 90
 FINISH_SECONDS = 240
-
-
-class Worker:
-    """``celery -A copapp worker -Q <queue> --concurrency=2 --pool=prefork`` on the test database, mail to files."""
-
-    def __init__(self, queue: str, mail_dir: Path, log_path: Path):
-        self.queue, self.mail_dir, self.log_path = queue, mail_dir, log_path
-        environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "EMAIL_"))}
-        environment.update(
-            DJANGO_SETTINGS_MODULE="copapp.settings",
-            COPAPP_TESTING="0",
-            DATABASE_URL=database_url(),
-            DB_CONN_MAX_AGE="0",
-            REDIS_URL=settings.REDIS_URL,
-            CELERY_QUEUE=queue,
-            CELERY_TASK_ALWAYS_EAGER="0",
-            CELERY_VISIBILITY_TIMEOUT="20",  # a task of a worker killed outright comes back after 20 s
-            EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
-            EMAIL_FILE_PATH=str(mail_dir),
-            DIGEST_BATCH_SIZE=str(BATCH_SIZE),
-            DIGEST_SENDING_STALE_SECONDS=str(STALE_SECONDS),
-        )
-        celery = Path(sys.executable).parent / "celery"
-        command = [str(celery), "-A", "copapp", "worker", "-Q", queue, "--concurrency=2", "--pool=prefork"]
-        name = f"{queue}-{uuid.uuid4().hex[:6]}@%h"
-        command += ["--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", name]
-        self.log = log_path.open("wb")
-        self.process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_SECONDS
-        while "ready." not in self.log_text():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the Celery worker did not start:\n{self.log_text()[-5000:]}")
-            time.sleep(0.2)
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def pool_pids(self) -> list[int]:
-        """The prefork pool's processes: the worker's children, read from /proc."""
-        pids = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
-                    pids.append(int(entry.name))
-        return pids
-
-    def stop(self) -> None:
-        children = self.pool_pids()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        signal_each(children, signal.SIGKILL)
-        self.log.close()
-
-
-def signal_each(pids, signum) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
 
 
 class DigestRun:
@@ -142,18 +65,23 @@ class DigestRun:
         return self.workers[-1]
 
     def start_worker(self) -> None:
-        self.workers.append(Worker(self.queue, self.mail_dir, self.tmp_path / f"worker{len(self.workers)}.log"))
+        log_path = self.tmp_path / f"worker{len(self.workers)}.log"
+        self.workers.append(
+            Worker(
+                self.queue,
+                self.mail_dir,
+                log_path,
+                CELERY_VISIBILITY_TIMEOUT=20,  # a task of a worker killed outright comes back after 20 s
+                DIGEST_BATCH_SIZE=BATCH_SIZE,
+                DIGEST_SENDING_STALE_SECONDS=STALE_SECONDS,
+            )
+        )
 
     def logs(self) -> str:
         return "\n".join(worker.log_text()[-3000:] for worker in self.workers)
 
     def run_digests(self) -> None:
-        was_eager = app.conf.task_always_eager
-        app.conf.task_always_eager = False
-        try:
-            digests_send_due_task.apply_async(kwargs={"now": self.now.isoformat()}, queue=self.queue)
-        finally:
-            app.conf.task_always_eager = was_eager
+        send_to_queue(digests_send_due_task, self.queue, now=self.now.isoformat())
 
     def statuses(self) -> Counter:
         return Counter(DigestRecord.objects.filter(user__in=self.members).values_list("status", flat=True))
@@ -193,10 +121,7 @@ class DigestRun:
         pytest.fail("never found the pool between two hand-overs")
 
     def mails_per_address(self) -> Counter:
-        found: Counter = Counter()
-        for path in self.mail_dir.glob("*"):
-            found.update(re.findall(r"^To: (\S+)\s*$", path.read_text(errors="replace"), flags=re.MULTILINE))
-        return found
+        return mails_per_address(self.mail_dir)
 
 
 def next_monday_morning() -> datetime:

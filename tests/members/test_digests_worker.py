@@ -9,143 +9,55 @@ embedded default (SQLite, no Redis); CI's PostgreSQL + Redis stage runs them (``
 from __future__ import annotations
 
 import os
-import re
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
-from copapp.celery import app
 from members.models import DigestRecord, DigestStatus
 from members.notifications import notification_preferences_update
 from members.tasks import digests_send_due_task
 from spaces import services
 from spaces.models import SpaceRole
+from tests import celery_worker
 from tests.factories import add_member, make_community, make_space, make_user
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-ROOT = Path(__file__).resolve().parents[2]
 MEMBERS = 12
-START_SECONDS = 90
 FINISH_SECONDS = 120
 
 
-def database_url() -> str:
-    """The database this test runs on (pytest-django's test database), as a URL for the worker's settings."""
-    db = settings.DATABASES["default"]
-    credentials = quote(db["USER"] or "")
-    if db.get("PASSWORD"):
-        credentials += ":" + quote(db["PASSWORD"])
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{credentials}@{host}:{port}/{db['NAME']}"
-
-
-class Worker:
-    """``celery -A copapp worker -Q <own queue> --concurrency=2 --pool=prefork`` in a subprocess."""
+class DigestWorker(celery_worker.Worker):
+    """A worker on a queue of its own, its mail and log under ``tmp_path``."""
 
     def __init__(self, tmp_path: Path, **env):
-        self.queue = f"digests-test-{uuid.uuid4().hex[:10]}"
-        self.mail_dir = tmp_path / "mail"
-        self.mail_dir.mkdir(parents=True)
-        self.log_path = tmp_path / "worker.log"
-        environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "EMAIL_"))}
-        environment.update(
-            DJANGO_SETTINGS_MODULE="copapp.settings",
-            COPAPP_TESTING="0",
-            DATABASE_URL=database_url(),
-            DB_CONN_MAX_AGE="0",
-            REDIS_URL=settings.REDIS_URL,
-            CELERY_QUEUE=self.queue,
-            CELERY_TASK_ALWAYS_EAGER="0",
-            EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
-            EMAIL_FILE_PATH=str(self.mail_dir),
-            **{key: str(value) for key, value in env.items()},
-        )
-        celery = Path(sys.executable).parent / "celery"
-        command = [str(celery), "-A", "copapp", "worker", "-Q", self.queue, "--concurrency=2", "--pool=prefork"]
-        command += ["--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", f"{self.queue}@%h"]
-        self.log = self.log_path.open("wb")
-        self.process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
-        self._wait_for("ready.", START_SECONDS)
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def _wait_for(self, text: str, seconds: float, count: int = 1) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.log_text().count(text) >= count:
-                return
-            if self.process.poll() is not None:
-                pytest.fail(f"the Celery worker exited ({self.process.returncode}):\n{self.log_text()[-5000:]}")
-            time.sleep(0.2)
-        pytest.fail(f"no {text!r} x{count} in the worker log within {seconds}s:\n{self.log_text()[-5000:]}")
+        mail_dir = tmp_path / "mail"
+        mail_dir.mkdir(parents=True)
+        super().__init__(f"digests-test-{uuid.uuid4().hex[:10]}", mail_dir, tmp_path / "worker.log", **env)
 
     def run_digests(self, now) -> None:
-        was_eager = app.conf.task_always_eager
-        app.conf.task_always_eager = False
-        try:
-            digests_send_due_task.apply_async(kwargs={"now": now.isoformat()}, queue=self.queue)
-        finally:
-            app.conf.task_always_eager = was_eager
+        celery_worker.send_to_queue(digests_send_due_task, self.queue, now=now.isoformat())
 
     def wait_for_successes(self, count: int) -> None:
-        self._wait_for("succeeded in", FINISH_SECONDS, count)
-
-    def pool_pids(self) -> list[int]:
-        """The prefork pool's processes: the worker's children, read from /proc."""
-        pids = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
-                    pids.append(int(entry.name))
-        return pids
-
-    def stop(self) -> None:
-        children = self.pool_pids()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.log.close()
+        self.wait_for("succeeded in", FINISH_SECONDS, count)
 
     def mails_per_address(self) -> Counter:
-        found: Counter = Counter()
-        for path in self.mail_dir.glob("*"):
-            found.update(re.findall(r"^To: (\S+)\s*$", path.read_text(errors="replace"), flags=re.MULTILINE))
-        return found
+        return celery_worker.mails_per_address(self.mail_dir)
 
 
 @pytest.fixture
 def start_worker(transactional_db, tmp_path):
     """Start a worker with extra environment (settings); it is stopped whatever happens in the test."""
-    workers: list[Worker] = []
+    workers: list[DigestWorker] = []
 
-    def start(**env) -> Worker:
-        workers.append(Worker(tmp_path / f"w{len(workers)}", **env))
+    def start(**env) -> DigestWorker:
+        workers.append(DigestWorker(tmp_path / f"w{len(workers)}", **env))
         return workers[-1]
 
     try:
