@@ -33,7 +33,6 @@ import platform
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -48,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
 import _load  # noqa: E402
+from _server import children, free_port, gunicorn, stop  # noqa: E402
 
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
@@ -150,76 +150,11 @@ def manage(env: dict, *arguments: str, quiet: bool = False) -> str:
     return result.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (read from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return sorted(found)
-
-
 def rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-@contextmanager
-def gunicorn(env: dict, port: int, log_path: Path):
-    command = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "copapp.wsgi",
-        "--workers",
-        "2",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--timeout",
-        "120",
-        "--log-level",
-        "warning",
-    ]
-    with log_path.open("wb") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                if process.poll() is not None:
-                    raise SystemExit(f"gunicorn exited:\n{log_path.read_text()[-3000:]}")
-                try:
-                    status, _t, _b = _load.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
-                    if status == 200 and len(children(process.pid)) >= 2:
-                        break
-                except OSError:
-                    pass
-                time.sleep(0.3)
-            else:
-                raise SystemExit(f"gunicorn did not answer:\n{log_path.read_text()[-3000:]}")
-            yield process
-        finally:
-            stop(process)
 
 
 @contextmanager

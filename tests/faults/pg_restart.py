@@ -35,19 +35,21 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = Path(sys.executable)
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _server import free_port, gunicorn  # noqa: E402  (bench/_server.py: gunicorn as the benchmark starts it)
 
 SEED = """
 import json
@@ -125,12 +127,6 @@ def ensure_pg_running(args) -> None:
 
 
 # --- The app ------------------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def app_env(args, port: int, static_root: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "EMAIL_", "DATABASE_", "CELERY_"))}
     env.update(
@@ -181,36 +177,6 @@ def drop_database(args) -> None:
             admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
     except psycopg.Error as exc:
         log(f"could not drop {args.database}: {exc}")
-
-
-def start_gunicorn(env: dict, port: int, log_path: Path) -> subprocess.Popen:
-    command = [str(PYTHON.parent / "gunicorn"), "copapp.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
-    command += ["--timeout", "60", "--log-level", "warning"]
-    output = log_path.open("wb")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited:\n{log_path.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:  # noqa: S310
-                if answer.status == 200:
-                    return process
-        except OSError:
-            pass
-        time.sleep(0.3)
-    stop(process)
-    raise SystemExit(f"gunicorn did not answer:\n{log_path.read_text()[-3000:]}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 # --- The load -----------------------------------------------------------------------------------------------
@@ -304,48 +270,47 @@ def main(argv=None) -> int:
         "threads": args.threads,
         "settings": {"DB_CONN_MAX_AGE": env["DB_CONN_MAX_AGE"], "CONN_HEALTH_CHECKS": True, "gunicorn_workers": 2},
     }
-    server = None
     try:
-        log(f"creating, migrating and seeding {args.database}")
-        create_database(args)
-        manage(env, "migrate", "--noinput", "-v0")
-        manage(env, "collectstatic", "--noinput", "-v0")
-        paths = json.loads(manage(env, "shell", "-c", SEED).strip().splitlines()[-1])
-        result["paths"] = paths
-        log(f"gunicorn on 127.0.0.1:{port}; pages: {', '.join(paths)}")
-        server = start_gunicorn(env, port, work / "pg-restart-gunicorn.log")
-        load = Load(f"http://127.0.0.1:{port}", paths, args.threads)
-        load.start()
-        time.sleep(args.before)
-        log(f"restarting PostgreSQL {result['cluster']}")
-        t_restart = time.monotonic()
-        restarted = pg_ctl(args, "restart")
-        while not pg_answers(args):
-            if time.monotonic() - t_restart > 60:
-                raise SystemExit("PostgreSQL did not answer within 60 s of the restart")
-            time.sleep(0.05)
-        t_back = time.monotonic()
-        log(f"PostgreSQL answers again after {t_back - t_restart:.2f} s (pg_ctlcluster exit {restarted.returncode})")
-        time.sleep(args.grace + args.after)
-        load.stop()
-        result.update(summarise(load.records, t_restart, t_back, args.grace))
-        # Again with no request in flight: every gunicorn worker keeps its connection to the old server, and the
-        # first request on each must be served through the health check's fresh connection.
-        log("restarting PostgreSQL again, with the load paused (stale persistent connections)")
-        t_quiet = time.monotonic()
-        pg_ctl(args, "restart")
-        while not pg_answers(args):
-            if time.monotonic() - t_quiet > 60:
-                raise SystemExit("PostgreSQL did not answer within 60 s of the second restart")
-            time.sleep(0.05)
-        quiet = Load(f"http://127.0.0.1:{port}", paths, args.threads)
-        quiet.start()
-        time.sleep(args.after)
-        quiet.stop()
-        result["after_quiet_restart"] = summarise(quiet.records, 0.0, 0.0, 0.0)["after"]
+        with ExitStack() as running:
+            log(f"creating, migrating and seeding {args.database}")
+            create_database(args)
+            manage(env, "migrate", "--noinput", "-v0")
+            manage(env, "collectstatic", "--noinput", "-v0")
+            paths = json.loads(manage(env, "shell", "-c", SEED).strip().splitlines()[-1])
+            result["paths"] = paths
+            log(f"gunicorn on 127.0.0.1:{port}; pages: {', '.join(paths)}")
+            running.enter_context(gunicorn(env, port, work / "pg-restart-gunicorn.log", timeout=60))
+            load = Load(f"http://127.0.0.1:{port}", paths, args.threads)
+            load.start()
+            time.sleep(args.before)
+            log(f"restarting PostgreSQL {result['cluster']}")
+            t_restart = time.monotonic()
+            restarted = pg_ctl(args, "restart")
+            while not pg_answers(args):
+                if time.monotonic() - t_restart > 60:
+                    raise SystemExit("PostgreSQL did not answer within 60 s of the restart")
+                time.sleep(0.05)
+            t_back = time.monotonic()
+            took = t_back - t_restart
+            log(f"PostgreSQL answers again after {took:.2f} s (pg_ctlcluster exit {restarted.returncode})")
+            time.sleep(args.grace + args.after)
+            load.stop()
+            result.update(summarise(load.records, t_restart, t_back, args.grace))
+            # Again with no request in flight: every gunicorn worker keeps its connection to the old server, and the
+            # first request on each must be served through the health check's fresh connection.
+            log("restarting PostgreSQL again, with the load paused (stale persistent connections)")
+            t_quiet = time.monotonic()
+            pg_ctl(args, "restart")
+            while not pg_answers(args):
+                if time.monotonic() - t_quiet > 60:
+                    raise SystemExit("PostgreSQL did not answer within 60 s of the second restart")
+                time.sleep(0.05)
+            quiet = Load(f"http://127.0.0.1:{port}", paths, args.threads)
+            quiet.start()
+            time.sleep(args.after)
+            quiet.stop()
+            result["after_quiet_restart"] = summarise(quiet.records, 0.0, 0.0, 0.0)["after"]
     finally:
-        if server is not None:
-            stop(server)
         ensure_pg_running(args)
         drop_database(args)
 
