@@ -9,8 +9,10 @@ from __future__ import annotations
 
 VISIT = "visit"
 
-# Opening a page, question, event, post or poll (recorded by the detail views).
-VIEW_KINDS: frozenset[str] = frozenset({"page_view", "question_view", "event_view", "post_view", "poll_view"})
+# Opening a page, question, event, post or poll (recorded by the detail views), or a file (its page or a download).
+VIEW_KINDS: frozenset[str] = frozenset(
+    {"page_view", "question_view", "event_view", "post_view", "poll_view", "file_view"}
+)
 
 # Adding to or answering for the community's content. "Core" and "active" members are defined by the number of
 # days with at least one of these; "peripheral" members have activity but none of these.

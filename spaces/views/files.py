@@ -28,6 +28,7 @@ from spaces.views.membership import (
     _space_context,
     onboarding_redirects,
 )
+from spaces.views.tracking import record_item_view
 
 # Room for the multipart boundaries, the CSRF token and the short text fields around the file itself.
 UPLOAD_OVERHEAD = 64 * 1024
@@ -102,9 +103,17 @@ def _detail_context(request, asset: FileAsset, version_form=None) -> dict:
     return context
 
 
+def _record_file_view(request, asset: FileAsset) -> None:
+    """Opening a file's page or downloading it is a view of the file (not an image shown inside a page)."""
+    if asset.space_id == asset.item.space_id:
+        asset.space = asset.item.space  # read with the permission check, its community too: no query
+    record_item_view(request, asset, "file_view")
+
+
 @require_safe
 def file_detail(request, file_id):
     asset = permissions.get_file_for_user(request.user, file_id)
+    _record_file_view(request, asset)
     return render(request, "spaces/file_detail.html", _detail_context(request, asset))
 
 
@@ -220,13 +229,18 @@ def _serve(version: FileVersion | None, *, inline: bool = False) -> FileResponse
 def file_download(request, file_id, filename):
     """The current version, as an attachment. The name in the URL is for people; the id decides."""
     asset = permissions.get_file_for_user(request.user, file_id)
+    if asset.current_version is not None:
+        _record_file_view(request, asset)
     return _serve(asset.current_version)
 
 
 @require_safe
 def file_version_download(request, file_id, number, filename):
     asset = permissions.get_file_for_user(request.user, file_id)
-    return _serve(selectors_files.file_version(asset, number))
+    version = selectors_files.file_version(asset, number)
+    if version is not None:
+        _record_file_view(request, asset)
+    return _serve(version)
 
 
 @require_safe

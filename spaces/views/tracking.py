@@ -14,7 +14,7 @@ def _full_page_get(request) -> bool:
 
 
 def record_item_view(request, obj, kind: str) -> None:
-    """The member opened ``obj`` (a Page, Question, Event, Post or Poll); also counts their visit today."""
+    """The member opened ``obj`` (a Page, Question, Event, Post, Poll or FileAsset); also counts their visit today."""
     assert kind in VIEW_KINDS, kind
     if _full_page_get(request):
         space = obj.space

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -18,7 +19,7 @@ from spaces.models import Visibility
 from spaces.services.events import event_create
 from spaces.services.polls import poll_create
 from spaces.services.posts import post_create
-from tests.spaces.helpers import client_for, htmx, space_url
+from tests.spaces.helpers import client_for, htmx, png_bytes, space_url
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +62,9 @@ def make_content(w) -> dict:
         ),
         "post_view": post_create(actor=w.editor, space=w.space, body="New frame published"),
         "poll_view": poll_create(actor=w.editor, space=w.space, question="Meet monthly?", options=["Yes", "No"]),
+        "file_view": services.file_upload(
+            actor=w.editor, space=w.space, upload=SimpleUploadedFile("frames.csv", b"frame,units\nfarms,120\n")
+        ),
     }
 
 
@@ -108,6 +112,26 @@ def test_each_detail_page_records_a_view_of_its_own_kind_and_object(open_world):
     recorded = set(views(member=w.viewer).values_list("kind", "target_type", "target_id"))
     assert recorded == {(kind, obj._meta.label_lower, obj.pk) for kind, obj in content.items()}
     assert visits(member=w.viewer).count() == 1
+
+
+def test_downloading_a_file_records_a_view_of_it_and_an_image_shown_in_a_page_does_not(open_world):
+    w = open_world
+    data = services.file_upload(actor=w.editor, space=w.space, upload=SimpleUploadedFile("units.csv", b"a,b\n1,2\n"))
+    chart = services.file_upload(actor=w.editor, space=w.space, upload=SimpleUploadedFile("chart.png", png_bytes()))
+    browser = client_for(w.viewer)
+
+    assert browser.get(data.get_download_url()).status_code == 200
+    version_one = reverse(
+        "spaces:file-version-download", kwargs={"file_id": data.pk, "number": 1, "filename": "units.csv"}
+    )
+    assert browser.get(version_one).status_code == 200
+    missing = reverse("spaces:file-version-download", kwargs={"file_id": data.pk, "number": 9, "filename": "units.csv"})
+    assert browser.get(missing).status_code == 404
+    inline = reverse("spaces:file-inline", kwargs={"file_id": chart.pk, "filename": "chart.png"})
+    assert browser.get(inline).status_code == 200
+
+    recorded = list(views(member=w.viewer).values_list("kind", "target_type", "target_id", "space_id"))
+    assert recorded == [("file_view", "spaces.fileasset", data.pk, w.space.pk)] * 2
 
 
 def test_opening_a_page_twice_records_two_views_but_one_visit(open_world):
