@@ -26,6 +26,9 @@ from copapp.celery import app
 
 ROOT = Path(__file__).resolve().parents[1]
 START_SECONDS = 90
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _server import children  # noqa: E402  (bench/_server.py: the processes a process started)
 
 
 def database_url() -> str:
@@ -108,17 +111,8 @@ class Worker:
         pytest.fail(f"no {text!r} x{count} in the worker log within {seconds}s:\n{self.log_text()[-5000:]}")
 
     def pool_pids(self) -> list[int]:
-        """The prefork pool's processes: the worker's children, read from /proc."""
-        pids = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
-                    pids.append(int(entry.name))
-        return pids
+        """The prefork pool's processes: the worker's children."""
+        return children(self.process.pid)
 
     def stop(self) -> None:
         """Stop the worker and whatever is left of its pool."""
