@@ -61,8 +61,8 @@ class User(AbstractUser):
     class Meta:
         ordering = ["display_name", "username"]
         permissions = [("view_analytics", "Can see every analytics dashboard (site analyst)")]
-        # Staff are a handful among tens of thousands of members: the figures that leave them out (analytics,
-        # digests) find their ids here instead of reading every account (80 ms at 50,000 members).
+        # Staff are a handful among tens of thousands of members: the analytics figures, which leave them out,
+        # find their ids here instead of reading every account (80 ms at 50,000 members).
         indexes = [models.Index(fields=["id"], condition=models.Q(is_staff=True), name="members_user_staff")]
         verbose_name = _("member")
         verbose_name_plural = _("members")

@@ -229,18 +229,17 @@ def _serve(version: FileVersion | None, *, inline: bool = False) -> FileResponse
 def file_download(request, file_id, filename):
     """The current version, as an attachment. The name in the URL is for people; the id decides."""
     asset = permissions.get_file_for_user(request.user, file_id)
-    if asset.current_version is not None:
-        _record_file_view(request, asset)
-    return _serve(asset.current_version)
+    response = _serve(asset.current_version)
+    _record_file_view(request, asset)  # only a download that is served counts
+    return response
 
 
 @require_safe
 def file_version_download(request, file_id, number, filename):
     asset = permissions.get_file_for_user(request.user, file_id)
-    version = selectors_files.file_version(asset, number)
-    if version is not None:
-        _record_file_view(request, asset)
-    return _serve(version)
+    response = _serve(selectors_files.file_version(asset, number))
+    _record_file_view(request, asset)  # only a download that is served counts
+    return response
 
 
 @require_safe
