@@ -6,6 +6,8 @@
     .venv/bin/python bench/page_cpu.py --member someone@example.org --requests 50
     .venv/bin/python bench/page_cpu.py --scale              # the benchmark's database (bench_scale, PostgreSQL +
                                                             # Redis), member and pages; adds wall and database time
+    .venv/bin/python bench/page_cpu.py --scale --slow 5     # and each query over 5 ms with its plan (EXPLAIN
+                                                            # ANALYZE): planning time is often most of it
 
 It signs in a demo member with Django's test client and requests each key page ``--requests`` times, measuring the
 process's CPU time (``time.process_time``), so other work on the machine barely changes the figures. It counts no
@@ -64,6 +66,12 @@ def main() -> None:
     parser.add_argument("--member", default="priya.nair@example.org")
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--profile", metavar="PAGE", help="print a cProfile of this page (a name from the table)")
+    parser.add_argument(
+        "--slow",
+        type=float,
+        metavar="MS",
+        help="after the table, each page's queries slower than MS (median of --requests runs), with EXPLAIN ANALYZE",
+    )
     parser.add_argument(
         "--scale",
         action="store_true",
@@ -137,6 +145,8 @@ def main() -> None:
         wall = (time.perf_counter() - wall) / args.requests * 1000
         sql = database_seconds[0] / args.requests * 1000
         print(f"{name:16} {cpu:8.1f} {wall:8.1f} {sql:8.1f} {len(queries.captured_queries):8d}  {url}")
+    if args.slow is not None:
+        _slow_queries(browser, pages, args)
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()
@@ -147,6 +157,43 @@ def main() -> None:
             profiler.dump_stats(os.environ["PROFILE_DUMP"])
         stats = pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative"))
         stats.print_stats(int(os.environ.get("PROFILE_LINES", "40")))
+
+
+def _slow_queries(browser, pages: dict[str, str], args) -> None:
+    """Per page, the queries whose median time over ``--requests`` runs exceeds ``--slow`` ms, each with the plan
+    PostgreSQL (or SQLite) chose for it, to read with ``EXPLAIN`` rather than guess."""
+    import statistics
+
+    from django.db import connection
+
+    for name, url in pages.items():
+        times: dict[int, list[float]] = {}
+        statements: dict[int, tuple[str, object]] = {}
+        position = [0]
+
+        def timed(execute, sql, params, many, context):
+            started = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                times.setdefault(position[0], []).append((time.perf_counter() - started) * 1000)
+                statements[position[0]] = (sql, params)
+                position[0] += 1
+
+        with connection.execute_wrapper(timed):
+            for _ in range(args.requests):
+                position[0] = 0
+                browser.get(url)
+        for index, runs in sorted(times.items()):
+            median = statistics.median(runs)
+            if median < args.slow:
+                continue
+            sql, params = statements[index]
+            print(f"\n== {name}: query {index + 1}, median {median:.1f} ms\n{sql[:600]}")
+            prefix = "EXPLAIN (ANALYZE, BUFFERS) " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN "
+            with connection.cursor() as cursor:
+                cursor.execute(prefix + sql, params)
+                print("\n".join(" ".join(str(c) for c in row) for row in cursor.fetchall()))
 
 
 if __name__ == "__main__":

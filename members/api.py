@@ -104,10 +104,15 @@ def _notification(request: HttpRequest, row) -> dict:
 @router.get("/me/notifications", response={200: NotificationList, **ERRORS}, tags=["me"], **member_only())
 def notification_list(request: HttpRequest, filters: Query[NotificationFilters], paging: Query[PageParams]):
     """Your notifications, newest first; only those about things you may still see."""
-    notifications = selectors_notifications.member_notifications(request.user)
+    notifications = selectors_notifications.shown_notifications(request.user)
     if filters.unread:
         notifications = notifications.filter(read_at__isnull=True)
-    page = paginate(request, notifications, paging, prepare=selectors_notifications.notification_rows)
+    page = paginate(
+        request,
+        notifications.values_list("pk", flat=True),
+        paging,
+        prepare=lambda keys: selectors_notifications.notification_rows(selectors_notifications.with_related(keys)),
+    )
     page["results"] = [_notification(request, row) for row in page["results"]]
     page["unread_count"] = selectors_notifications.unread_notification_count(request.user)
     return page
@@ -121,9 +126,10 @@ def notification_list(request: HttpRequest, filters: Query[NotificationFilters],
 )
 def notification_read(request: HttpRequest, notification_id: int = Path(..., ge=1, le=ID_MAX)):
     """Mark one of your notifications read."""
-    notification = selectors_notifications.member_notifications(request.user).filter(pk=notification_id).first()
+    notification = selectors_notifications.shown_notifications(request.user).filter(pk=notification_id).first()
     if notification is None:
         raise Http404
+    notification = selectors_notifications.with_related([notification])[0]
     notification_services.notification_mark_read(actor=request.user, notification=notification)
     return _notification(request, selectors_notifications.notification_rows([notification])[0])
 

@@ -21,8 +21,15 @@ PAGE_SIZE = 25
 def _page(request, number=None):
     """One page of the member's notifications, without a total: the keenest members have thousands, and counting
     the ones still visible to them checked every one (120 ms at scale) for a "Page 3 of 82" nobody needs."""
-    page = PeekPage(selectors.member_notifications(request.user), number or request.GET.get("page"), PAGE_SIZE)
-    return page, selectors.notification_rows(page.object_list)
+    keys = selectors.shown_notifications(request.user).values_list("pk", flat=True)
+    page = PeekPage(keys, number or request.GET.get("page"), PAGE_SIZE)
+    return page, selectors.notification_rows(selectors.with_related(page.object_list))
+
+
+def _notification(request, notification_id):
+    """One of the member's notifications they may still see, with its related rows; 404 otherwise."""
+    found = get_object_or_404(selectors.shown_notifications(request.user), pk=notification_id)
+    return selectors.with_related([found])[0]
 
 
 @login_required
@@ -36,7 +43,7 @@ def notification_list(request):
 def notification_open(request, notification_id):
     """Follow a notification: it is marked read, and the member goes where it points (404 if they can no longer
     see its item, exactly as the item itself would answer)."""
-    notification = get_object_or_404(selectors.member_notifications(request.user), pk=notification_id)
+    notification = _notification(request, notification_id)
     services.notification_mark_read(actor=request.user, notification=notification)
     return redirect(selectors.notification_target(notification))
 
@@ -44,7 +51,7 @@ def notification_open(request, notification_id):
 @login_required
 @require_POST
 def notification_read(request, notification_id):
-    notification = get_object_or_404(selectors.member_notifications(request.user), pk=notification_id)
+    notification = _notification(request, notification_id)
     services.notification_mark_read(actor=request.user, notification=notification)
     if request.htmx:
         row = selectors.notification_rows([notification])[0]
