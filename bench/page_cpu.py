@@ -159,6 +159,30 @@ def main() -> None:
         stats.print_stats(int(os.environ.get("PROFILE_LINES", "40")))
 
 
+def _timed_queries(browser, url: str, requests: int) -> tuple[dict[int, list[float]], dict[int, tuple]]:
+    """Each query of ``requests`` requests of ``url``, by its place in the request: its times (ms) and its SQL."""
+    from django.db import connection
+
+    times: dict[int, list[float]] = {}
+    statements: dict[int, tuple] = {}
+    position = [0]
+
+    def timed(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            times.setdefault(position[0], []).append((time.perf_counter() - started) * 1000)
+            statements[position[0]] = (sql, params)
+            position[0] += 1
+
+    with connection.execute_wrapper(timed):
+        for _ in range(requests):
+            position[0] = 0
+            browser.get(url)
+    return times, statements
+
+
 def _slow_queries(browser, pages: dict[str, str], args) -> None:
     """Per page, the queries whose median time over ``--requests`` runs exceeds ``--slow`` ms, each with the plan
     PostgreSQL (or SQLite) chose for it, to read with ``EXPLAIN`` rather than guess."""
@@ -167,23 +191,7 @@ def _slow_queries(browser, pages: dict[str, str], args) -> None:
     from django.db import connection
 
     for name, url in pages.items():
-        times: dict[int, list[float]] = {}
-        statements: dict[int, tuple[str, object]] = {}
-        position = [0]
-
-        def timed(execute, sql, params, many, context):
-            started = time.perf_counter()
-            try:
-                return execute(sql, params, many, context)
-            finally:
-                times.setdefault(position[0], []).append((time.perf_counter() - started) * 1000)
-                statements[position[0]] = (sql, params)
-                position[0] += 1
-
-        with connection.execute_wrapper(timed):
-            for _ in range(args.requests):
-                position[0] = 0
-                browser.get(url)
+        times, statements = _timed_queries(browser, url, args.requests)
         for index, runs in sorted(times.items()):
             median = statistics.median(runs)
             if median < args.slow:
