@@ -103,3 +103,48 @@ def test_banned_and_removed_members_lose_a_private_space_from_search(world_facto
     assert total(w.banned, "privateword") == 0 and suggestion_titles(w.banned, "zebra") == []
     assert total(w.outsider, "zebra") == 0
     assert total(w.editor, "privateword") == 1
+
+
+# --- PostgreSQL counts a common query by reading the table in order (selectors_search._Postgres.count) -------------
+@pytest.fixture
+def words_always_common(monkeypatch):
+    """Every query counted as a common one: the planner has no statistics on a test's few rows."""
+    from spaces import selectors_search
+
+    monkeypatch.setattr(selectors_search, "COMMON_SHARE", 0.0)
+
+
+def _setting(name: str) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s)", [name])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("persona", ["anonymous", "outsider", "viewer", "banned"])
+def test_a_common_word_counted_by_reading_counts_only_what_they_may_see(w, persona, words_always_common):
+    before = (_setting("enable_bitmapscan"), _setting("statement_timeout"))
+    assert_sees_only_the_public_zebra(w, getattr(w, persona))
+    assert total(w.admin, "restrictedword") == 1 and total(w.editor, "hiddenword") == 1
+    # the planner's settings are put back, though the test holds the transaction open
+    assert (_setting("enable_bitmapscan"), _setting("statement_timeout")) == before == ("on", "0")
+
+
+@pytest.mark.postgres
+def test_a_count_by_reading_that_runs_over_its_time_is_counted_again_from_the_index(w, words_always_common):
+    from django.db import connection
+
+    slowed = []
+
+    def slow_first_count(execute, sql, params, many, context):
+        if sql.startswith("SELECT COUNT(*)") and not slowed:
+            slowed.append(sql)
+            execute("SELECT pg_sleep(1)", None, many, context)  # under the 40 ms timeout: cancelled
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(slow_first_count):
+        assert total(w.viewer, "zebra") == 1
+
+    assert slowed and _setting("statement_timeout") == "0" and _setting("enable_bitmapscan") == "on"
