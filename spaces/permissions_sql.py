@@ -33,6 +33,7 @@ from datetime import datetime
 
 from django.db.models import BooleanField, Expression, F
 
+from copapp.lookups import id_array
 from spaces.models import Answer, Comment, Event, FileAsset, Item, Page, Post, Question, Space
 from spaces.models.items import ModerationState
 from spaces.models.space import Visibility
@@ -109,7 +110,7 @@ class _Writer:
         if not ids:
             return FALSE
         if self.postgresql:
-            return Sql(f"{column}{'' if indexed else ' + 0'} = ANY(%s::bigint[])", (ids,))
+            return Sql(f"{column}{'' if indexed else ' + 0'} = ANY(%s::bigint[])", (id_array(ids),))
         return Sql(f"{column} IN (SELECT value FROM json_each(%s))", (json.dumps(ids),))  # nosec B608
 
     def in_spaces(self, column: str, where: Sql) -> Sql:
