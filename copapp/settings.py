@@ -113,10 +113,18 @@ if DATABASE_URL:
             conn_health_checks=True,
         )
     }
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not env_bool("DB_JIT", False):
-        # PostgreSQL's JIT spends about a second compiling each permission-filtered query (many OR'd EXISTS) and
-        # gains nothing on queries this short: measured by the benchmark (bench/), so it is off unless asked for.
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        planner = []
+        if not env_bool("DB_JIT", False):
+            # PostgreSQL's JIT spends about a second compiling each permission-filtered query (many OR'd EXISTS) and
+            # gains nothing on queries this short: measured by the benchmark (bench/), so it is off unless asked for.
+            planner.append("-c jit=off")
+        # A page's queries join up to twenty tables by key to read one row or one page of rows; trying every order
+        # of eight of them cost PostgreSQL more time planning than running them (a page view: 9 ms of planning and
+        # execution at the scale data set with the default 8, 5 ms with 4; bench/page_cpu.py --slow).
+        collapse = env_int("DB_JOIN_COLLAPSE_LIMIT", 4)
+        planner.append(f"-c join_collapse_limit={collapse} -c from_collapse_limit={collapse}")
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(planner)
     if env_str("DATABASE_TEST_NAME"):
         DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
 else:
