@@ -178,6 +178,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "analytics-rollup": {"task": "analytics.tasks.rollup_task", "schedule": 5 * 60.0},
     "analytics-purge": {"task": "analytics.tasks.purge_task", "schedule": crontab(hour=3, minute=30)},
     "webhooks-retry": {"task": "spaces.tasks.webhook_deliveries_retry_task", "schedule": 60.0},
+    "search-words-collect": {"task": "spaces.tasks.search_words_collect_task", "schedule": 5 * 60.0},
 }
 
 # --- Auth, accounts (django-allauth), object permissions (django-guardian) -----------------------------------

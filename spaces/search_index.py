@@ -298,18 +298,36 @@ _SEARCH_WORD = r"^[[:alpha:]]{3,30}$"
 
 def search_words_rebuild(using: str = "default") -> int:
     """Recount the words of every item (PostgreSQL; nothing elsewhere): what misspelled search words are corrected
-    to. The triggers add the words of each item written, but never count or remove them; this does. Returns the
+    to. The triggers queue the new words of each item written (``search_words_collect`` adds them), but never
+    count or remove words; this does. Returns the
     number of distinct words. A bulk load turns the insert trigger off (``search_words_paused``) and calls this
     once at its end."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         return 0
     with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM spaces_searchwordqueue")  # every item's words are counted below
         cursor.execute("DELETE FROM spaces_searchword")
         cursor.execute(
             "INSERT INTO spaces_searchword (word, documents) SELECT word, ndoc "
             "FROM ts_stat('SELECT search_vector FROM spaces_item') WHERE word ~ %s",
             [_SEARCH_WORD],
+        )
+        return cursor.rowcount
+
+
+def search_words_collect(using: str = "default") -> int:
+    """Add the words the trigger queued (migration 0012) to the word list (PostgreSQL; nothing elsewhere). One
+    statement, in word order: two collections at once wait on each other's words in the same order, never
+    deadlock, and a queued word is taken by exactly one of them. Returns the number of new words."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH queued AS (DELETE FROM spaces_searchwordqueue RETURNING word) "
+            "INSERT INTO spaces_searchword (word, documents) SELECT DISTINCT word, 1 FROM queued ORDER BY word "
+            "ON CONFLICT (word) DO NOTHING"
         )
         return cursor.rowcount
 

@@ -38,7 +38,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 import copapp.lookups  # noqa: F401  (registers the `in_ids` lookup)
-from spaces import permissions, selectors_content
+from spaces import permissions, search_index, selectors_content
 from spaces.models import Item, ItemKind, Space
 
 PAGE_SIZE = 20
@@ -200,6 +200,7 @@ class _Postgres:
         if not checked:
             return None, False
         last = words[-1] if parsed.prefix_last else ""
+        search_index.search_words_collect()  # the words of items written since the last collection count too
         with connection.cursor() as cursor:
             cursor.execute(_CORRECTIONS_SQL, [last, checked])
             found = {word: (known, best) for word, known, best in cursor.fetchall()}

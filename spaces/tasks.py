@@ -103,3 +103,11 @@ def webhook_deliveries_retry_task() -> int:
     from spaces.services import webhooks as webhook_services
 
     return len(webhook_services.webhook_deliveries_retry_due())
+
+
+@shared_task
+def search_words_collect_task() -> int:
+    """Words of items written lately into the misspelling word list (a misspelled search collects them too)."""
+    from spaces.search_index import search_words_collect
+
+    return search_words_collect()

@@ -26,13 +26,14 @@ from .pages import Page, PageDraft, PageEditPresence, PageTemplate
 from .polls import Poll, PollOption, PollVote, ResultsShown
 from .posts import Bookmark, Mention, Post, Reaction
 from .questions import Answer, Question, Tag, Vote
-from .search import SearchWord
+from .search import SearchWord, SearchWordQueue
 from .space import Space, SpaceGroupObjectPermission, SpaceRole, SpaceUserObjectPermission, Visibility
 from .webhooks import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent, WebhookFormat
 from .workplan import Milestone, MilestoneStatus, WorkPlan
 
 __all__ = [
     "SearchWord",
+    "SearchWordQueue",
     "Course",
     "Enrolment",
     "Lesson",

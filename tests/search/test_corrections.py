@@ -1,12 +1,14 @@
 """Misspelled searches on PostgreSQL: a word found in no item is corrected to the nearest word that is, the
 corrected query is searched instead and the page says so; a correction never comes from content the reader may not
-see; the word list follows every write through a trigger and is recounted by ``search_words_rebuild``."""
+see; the word list follows every write through a trigger (which queues new words, so that writers never wait on
+each other) and is recounted by ``search_words_rebuild``."""
 
 import pytest
 from django.db import connection
 
 from spaces import search_index, selectors_search
-from spaces.models import Item, SearchWord, Visibility
+from spaces import tasks as search_tasks
+from spaces.models import Item, SearchWord, SearchWordQueue, Visibility
 from tests.search.helpers import page, text_of
 from tests.spaces.helpers import client_for
 
@@ -52,6 +54,7 @@ def test_the_last_word_typed_counts_as_known_when_it_begins_a_word(w, filler):
 def test_a_word_from_a_closed_space_is_never_offered(w, world_factory):
     closed = world_factory(Visibility.CLOSED)
     page(closed.space, closed.editor, "Zanzibar protocol", "Only for the task team.")
+    search_index.search_words_collect()
     assert SearchWord.objects.filter(word="zanzibar").exists()  # the word list knows it...
 
     found = selectors_search.search(w.viewer, "zanzibbar")
@@ -93,9 +96,14 @@ def test_of_two_equally_near_words_the_more_common_is_chosen(w, filler):
 
 def test_the_word_list_follows_writes_and_a_rebuild_forgets_words_no_item_holds(w):
     created = page(w.space, w.editor, "Seasonal adjustment", "X-13 and TRAMO.")
+    assert {"seasonal", "adjustment", "tramo"} <= set(SearchWordQueue.objects.values_list("word", flat=True))
+    assert search_index.search_words_collect() >= 3
     assert {"seasonal", "adjustment", "tramo"} <= set(SearchWord.objects.values_list("word", flat=True))
+    assert not SearchWordQueue.objects.exists()
 
     Item.objects.filter(pk=created.item_id).update(title="Benchmarking")  # any write path reaches the trigger
+    assert list(SearchWordQueue.objects.values_list("word", flat=True)) == ["benchmarking"]  # only the new word
+    assert search_tasks.search_words_collect_task.delay().get() == 1  # the periodic task collects it
     assert SearchWord.objects.filter(word="benchmarking").exists()
 
     search_index.search_words_rebuild()
@@ -110,7 +118,7 @@ def test_a_paused_word_list_is_rebuilt_after_the_load_and_its_trigger_is_back_ev
         raise RuntimeError("the load failed")
 
     page(w.space, w.editor, "Forestry accounts", "Trees.")
-    assert SearchWord.objects.filter(word="forestry").exists()  # the trigger is on again
+    assert SearchWordQueue.objects.filter(word="forestry").exists()  # the trigger is on again
     search_index.search_words_rebuild()
     assert SearchWord.objects.filter(word="hydrology").exists()
     with connection.cursor() as cursor:
@@ -118,3 +126,37 @@ def test_a_paused_word_list_is_rebuilt_after_the_load_and_its_trigger_is_back_ev
             "SELECT tgenabled FROM pg_trigger WHERE tgname = ANY(%s)", [list(search_index.SEARCH_WORD_TRIGGERS)]
         )
         assert [enabled for (enabled,) in cursor.fetchall()] == ["O", "O"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_bringing_the_same_new_words_in_opposite_orders_never_wait_on_each_other(world_factory):
+    """Each of two open transactions writes an item with a new word, then an item with the other's new word. When
+    the trigger inserted into the word list itself, the second writes waited on each other's uncommitted words: a
+    deadlock, and one save failed. Queued, no write waits (``lock_timeout`` would say so at once)."""
+    import psycopg
+
+    w = world_factory(Visibility.OPEN)
+    settings = connection.settings_dict
+    dsn = f"host={settings['HOST']} port={settings['PORT'] or 5432} dbname={settings['NAME']} user={settings['USER']}"
+    insert = (
+        "INSERT INTO spaces_item (kind, space_id, title, created_at, updated_at, moderation_state, is_restricted, "
+        "like_count, publish_at, extracted_text, search_text) "
+        "VALUES ('post', %s, '', now(), now(), 'visible', false, 0, now(), '', %s)"
+    )
+    with psycopg.connect(dsn, password=settings["PASSWORD"] or None) as one, psycopg.connect(
+        dsn, password=settings["PASSWORD"] or None
+    ) as two:
+        for writer in (one, two):
+            writer.execute("SET lock_timeout = '2s'")
+        one.execute(insert, [w.space.pk, "quokkawords"])
+        two.execute(insert, [w.space.pk, "wombatwords"])
+        one.execute(insert, [w.space.pk, "wombatwords"])  # the trigger used to wait here for two's word
+        two.execute(insert, [w.space.pk, "quokkawords"])  # and here for one's: a deadlock
+        one.commit()
+        two.commit()
+
+    search_index.search_words_collect()
+    assert set(SearchWord.objects.filter(word__endswith="words").values_list("word", flat=True)) == {
+        "quokkawords",
+        "wombatwords",
+    }
