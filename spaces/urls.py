@@ -114,11 +114,13 @@ urlpatterns += [
     path(question, views.questions.question_detail, name="question-detail"),
     path(question + "edit/", views.questions.question_edit, name="question-edit"),
     path(question + "history/", views.questions.question_history, name="question-history"),
+    path(question + "history/<int:version>/restore/", views.questions.question_restore, name="question-restore"),
     path(question + "diff/", views.questions.question_diff, name="question-diff"),
     path(question + "accept/", views.questions.answer_accept, name="answer-accept"),
     path(question + "answers/", views.questions.answer_post, name="answer-post"),
     path(answer + "edit/", views.questions.answer_edit, name="answer-edit"),
     path(answer + "history/", views.questions.answer_history, name="answer-history"),
+    path(answer + "history/<int:version>/restore/", views.questions.answer_restore, name="answer-restore"),
     path(answer + "diff/", views.questions.answer_diff, name="answer-diff"),
 ]
 

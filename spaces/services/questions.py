@@ -164,6 +164,24 @@ def question_edit(
     return question
 
 
+def _old_version(obj: Question | Answer, version: int, missing: str):
+    old = obj.versions.filter(version=version).order_by("-history_id").first()
+    if old is None:
+        raise ValidationError(missing % version)
+    return old
+
+
+@transaction.atomic
+def question_restore_version(*, actor, question: Question, version: int) -> Question:
+    """Bring back the title and text of an earlier version as a new version ("Restored from version 3"), as for
+    pages: history is never rewritten. Tags are not versioned and stay as they are. Nothing is written when the
+    version reads as the question does now."""
+    old = _old_version(question, version, _("There is no version %d of this question."))
+    tags = list(question.tags.values_list("name", flat=True))
+    summary = _("Restored from version %d") % version
+    return question_edit(actor=actor, question=question, title=old.title, body=old.body, tags=tags, summary=summary)
+
+
 def question_recount(question_id: int) -> None:
     """Recount a question's live answers (after an answer is posted, trashed or restored)."""
     live = Answer.objects.filter(question_id=question_id, item__deleted_at__isnull=True).count()
@@ -221,6 +239,13 @@ def answer_edit(*, actor, answer: Answer, body: str, summary: str = "") -> Answe
         target=answer,
     )
     return answer
+
+
+@transaction.atomic
+def answer_restore_version(*, actor, answer: Answer, version: int) -> Answer:
+    """``question_restore_version`` for an answer's text."""
+    old = _old_version(answer, version, _("There is no version %d of this answer."))
+    return answer_edit(actor=actor, answer=answer, body=old.body, summary=_("Restored from version %d") % version)
 
 
 @transaction.atomic

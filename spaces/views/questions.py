@@ -225,7 +225,9 @@ def answer_accept(request, community_slug, space_slug, question_slug):
 def question_history(request, community_slug, space_slug, question_slug):
     question = selectors_questions.get_question_for_user(request.user, community_slug, space_slug, question_slug)
     context = _question_context(request, question)
-    context.update(obj=question, history=selectors_questions.question_history(question))
+    context.update(
+        obj=question, history=selectors_questions.question_history(question), can_restore=context["can_edit_question"]
+    )
     return render(request, "spaces/question_history.html", context)
 
 
@@ -233,8 +235,56 @@ def answer_history(request, community_slug, space_slug, question_slug, answer_id
     question = selectors_questions.get_question_for_user(request.user, community_slug, space_slug, question_slug)
     answer = selectors_questions.get_answer_for_user(request.user, question, answer_id)
     context = _question_context(request, question)
-    context.update(obj=answer, answer=answer, history=selectors_questions.answer_history(answer))
+    context.update(
+        obj=answer,
+        answer=answer,
+        history=selectors_questions.answer_history(answer),
+        can_restore=permissions.can_edit_answer(request.user, answer),
+    )
     return render(request, "spaces/question_history.html", context)
+
+
+def _restored(request, obj, version: int, restore) -> None:
+    """Run ``restore`` and say what came of it."""
+    current = obj.version
+    try:
+        restored = restore()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if restored.version == current:
+            messages.info(request, _("Version %d reads as the current one: nothing to restore.") % version)
+        else:
+            messages.success(request, _("Version %d restored as a new version.") % version)
+
+
+@login_required
+@require_POST
+def question_restore(request, community_slug, space_slug, question_slug, version):
+    question = selectors_questions.get_question_for_user(
+        request.user, community_slug, space_slug, question_slug, action="edit"
+    )
+    _restored(
+        request,
+        question,
+        version,
+        lambda: services.question_restore_version(actor=request.user, question=question, version=version),
+    )
+    return redirect(question)
+
+
+@login_required
+@require_POST
+def answer_restore(request, community_slug, space_slug, question_slug, answer_id, version):
+    question = selectors_questions.get_question_for_user(request.user, community_slug, space_slug, question_slug)
+    answer = selectors_questions.get_answer_for_user(request.user, question, answer_id, action="edit")
+    _restored(
+        request,
+        answer,
+        version,
+        lambda: services.answer_restore_version(actor=request.user, answer=answer, version=version),
+    )
+    return redirect(answer)
 
 
 def _diff_context(request, question: Question, obj) -> dict:

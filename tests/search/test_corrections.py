@@ -143,9 +143,10 @@ def test_two_writers_bringing_the_same_new_words_in_opposite_orders_never_wait_o
         "like_count, publish_at, extracted_text, search_text) "
         "VALUES ('post', %s, '', now(), now(), 'visible', false, 0, now(), '', %s)"
     )
-    with psycopg.connect(dsn, password=settings["PASSWORD"] or None) as one, psycopg.connect(
-        dsn, password=settings["PASSWORD"] or None
-    ) as two:
+    with (
+        psycopg.connect(dsn, password=settings["PASSWORD"] or None) as one,
+        psycopg.connect(dsn, password=settings["PASSWORD"] or None) as two,
+    ):
         for writer in (one, two):
             writer.execute("SET lock_timeout = '2s'")
         one.execute(insert, [w.space.pk, "quokkawords"])

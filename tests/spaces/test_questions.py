@@ -328,6 +328,58 @@ def test_editing_an_answer_keeps_history_and_the_diff_shows_it(open_world):
     assert '<ins class="diff-ins">' in diff.content.decode() and "dates" in diff.content.decode()
 
 
+def test_restoring_a_question_version_writes_a_new_version_and_keeps_the_tags(open_world):
+    w = open_world
+    question = ask(w, body="Link on name.")
+    services.question_edit(
+        actor=w.editor, question=question, title="Linking census to tax", body="Vandalised.", tags="linkage"
+    )
+    browser = client_for(w.editor)
+
+    history = browser.get(q_url("question-history", question)).content.decode()
+    restore = q_url("question-restore", question, version=1)
+    response = browser.post(restore)
+
+    question = refreshed(question)
+    assert f'action="{restore}"' in history and "Restore version 1" in history  # a button for the older version
+    assert response.status_code == 302 and "Version 1 restored as a new version." in messages_of(response)
+    assert (question.title, question.body, question.version) == (
+        "How do we link census and tax records?",
+        "Link on name.",
+        3,
+    )
+    assert question.versions.first().history_change_reason == "Restored from version 1"
+    assert question.versions.count() == 3  # the vandalised version stays in the history
+    assert list(question.tags.values_list("name", flat=True)) == ["linkage"]
+    assert Item.objects.get(pk=question.item_id).title == question.title  # lists and search show it too
+
+
+def test_restoring_an_answer_version_and_what_restoring_refuses(open_world):
+    w = open_world
+    question = ask(w, by=w.editor)
+    ans = answer(question, w.editor, body="Use names and dates of birth.")
+    services.answer_edit(actor=w.editor, answer=ans, body="Spam link.")
+    other = make_user("other-editor")
+    add_member(w.space, other, SpaceRole.EDITOR, by=w.staff)
+
+    refused = client_for(other).post(q_url("answer-restore", question, answer_id=ans.pk, version=1))
+    viewer_history = client_for(w.viewer).get(q_url("answer-history", question, answer_id=ans.pk)).content.decode()
+    missing = client_for(w.editor).post(q_url("answer-restore", question, answer_id=ans.pk, version=9))
+    assert refreshed(ans).body == "Spam link."
+    restored = client_for(w.moderator).post(q_url("answer-restore", question, answer_id=ans.pk, version=1))
+    same = client_for(w.moderator).post(q_url("answer-restore", question, answer_id=ans.pk, version=1))
+    anonymous = Client().post(q_url("answer-restore", question, answer_id=ans.pk, version=2))
+
+    assert refused.status_code == 403 and "Restore" not in viewer_history
+    assert "There is no version 9 of this answer." in messages_of(missing)
+    assert "Version 1 restored as a new version." in messages_of(restored)
+    assert "Version 1 reads as the current one: nothing to restore." in messages_of(same)
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith(LOGIN_URL)
+    ans = refreshed(ans)
+    assert (ans.body, ans.version, ans.versions.count()) == ("Use names and dates of birth.", 3, 3)
+    assert ans.versions.first().history_user == w.moderator
+
+
 def test_only_the_author_or_a_moderator_edits_a_question_or_answer(open_world):
     w = open_world
     question = ask(w, by=w.editor)
