@@ -141,7 +141,7 @@ def test_a_count_by_reading_that_runs_over_its_time_is_counted_again_from_the_in
     def slow_first_count(execute, sql, params, many, context):
         if sql.startswith("SELECT COUNT(*)") and not slowed:
             slowed.append(sql)
-            execute("SELECT pg_sleep(1)", None, many, context)  # under the 40 ms timeout: cancelled
+            execute("SELECT pg_sleep(1)", None, many, context)  # over the 60 ms timeout: cancelled
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(slow_first_count):
