@@ -32,6 +32,7 @@ from spaces.models import (
     Registration,
     RegistrationQuestion,
     SearchWord,
+    SearchWordQueue,
     Space,
     SpaceBan,
     SpaceGroupObjectPermission,
@@ -706,6 +707,22 @@ class SearchWordAdmin(admin.ModelAdmin):
     list_display = ["word", "documents"]
     search_fields = ["word"]
     ordering = ["-documents", "word"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SearchWordQueue)
+class SearchWordQueueAdmin(admin.ModelAdmin):
+    """New words of items written lately, on their way into the word list (read-only: the database fills the
+    queue, ``search_words_collect`` empties it); deleting one only keeps it off the list until written again."""
+
+    list_display = ["word"]
+    search_fields = ["word"]
+    ordering = ["word", "pk"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -64,9 +64,10 @@ def populated(superuser):
     member.profile.country = "Testland"
     member.profile.save()
     member.profile.expertise.add(Expertise.objects.create(name="Record linkage"))
-    from spaces.models import SearchWord
+    from spaces.models import SearchWord, SearchWordQueue
 
     SearchWord.objects.get_or_create(word="linkage")  # PostgreSQL's trigger adds the words of items; SQLite none
+    SearchWordQueue.objects.create(word="linkages")
     moderator = User.objects.create_user(email="mod@example.org", password=PASSWORD, display_name="Moderator")
     pest = User.objects.create_user(email="pest@example.org", password=PASSWORD, display_name="Pest")
     reviewer = User.objects.create_user(email="reviewer@example.org", password=PASSWORD, display_name="Reviewer")
