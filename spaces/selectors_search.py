@@ -36,6 +36,7 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from psycopg.errors import QueryCanceled
 
 import copapp.lookups  # noqa: F401  (registers the `in_ids` lookup)
 from spaces import permissions, search_index, selectors_content
@@ -245,8 +246,10 @@ class _Postgres:
                         "WHERE name IN ('enable_bitmapscan', 'statement_timeout')"
                     )
                 return counted
-        except OperationalError:  # the statement timeout: rolled back, with the settings
-            return capped.count()
+        except OperationalError as exc:
+            if not isinstance(exc.__cause__, QueryCanceled):  # a lost connection is not a slow count
+                raise
+            return capped.count()  # ran over its time: rolled back, with the settings; counted from the index
 
     def _expected_share(self, parsed: ParsedQuery) -> float:
         """The planner's estimate (from its statistics, no row read) of the share of all items holding the query's
