@@ -43,7 +43,10 @@ from spaces import permissions, search_index, selectors_content
 from spaces.models import Item, ItemKind, Space
 
 PAGE_SIZE = 20
-COUNT_CAP = 1000  # counted exactly up to here, then "more than 1,000": nobody pages past it, and counting costs
+# Counted exactly up to here, then "more than 300"; and past it, the 300 most recent matches are the ones ranked and
+# paged through (``_best_candidates``), so every page the count offers has results. Nobody pages past 15 pages of
+# search results, and counting (or ranking) every match of a common word is most of a search's time at scale.
+COUNT_CAP = 300
 SUGGESTION_LIMIT = 8
 MAX_TERMS = 12
 MAX_WORD_LENGTH = 100
@@ -55,8 +58,8 @@ TITLE_WEIGHT, TEXT_WEIGHT = 10.0, 1.0  # SQLite bm25() column weights
 START, STOP = "\x02", "\x03"  # highlight marks (never in indexed text: clean_text removes control characters)
 SNIPPET_WORDS = 30
 # Counting in table order instead of from the text index's bitmap: when the planner expects the words in at least
-# this share of all items, 1,001 matches lie within the first few thousand rows read; and reading never goes on
-# longer than the timeout (words common apart can be rare together), after which the bitmap counts.
+# this share of all items, ``COUNT_CAP`` + 1 matches lie within the first few thousand rows read; and reading never
+# goes on longer than the timeout (words common apart can be rare together), after which the bitmap counts.
 COMMON_SHARE = 0.05
 SCAN_TIMEOUT_MS = 60
 
@@ -225,9 +228,9 @@ class _Postgres:
         """How many rows ``matched`` has, up to ``cap + 1``.
 
         PostgreSQL counts from a bitmap of every match of the words in the text index: 100 ms for "census" (a
-        third of the items) at the scale data set, while reading the table in order until 1,001 visible matches
-        takes 10. It cannot tell the two apart (the visibility rules weigh the same on both), so it is asked only how
-        many items it expects to hold the words, and a common query is counted by reading, within
+        third of the items) at the scale data set, while reading the table in order until ``cap`` + 1 visible
+        matches takes a few. It cannot tell the two apart (the visibility rules weigh the same on both), so it is
+        asked only how many items it expects to hold the words, and a common query is counted by reading, within
         ``SCAN_TIMEOUT_MS``; a rare one, or one that runs over, from the bitmap."""
         capped = matched.order_by()[: cap + 1]
         if self._expected_share(parsed) < COMMON_SHARE:
@@ -414,7 +417,7 @@ class SearchResults:
     page: PaginatorPage | None
     similar_titles: bool = False  # nothing matched; these are titles like the query (misspellings)
     corrected: str = ""  # nothing matched what was typed; these results are for this corrected query
-    more: bool = False  # more than ``total`` (``COUNT_CAP``) match; only the best ``total`` can be paged through
+    more: bool = False  # more than ``total`` (``COUNT_CAP``) match; the most recent ``total`` are ranked and paged
 
 
 def _day_start(day: date) -> datetime:
@@ -460,11 +463,8 @@ def _result(item: Item, parsed: ParsedQuery) -> SearchResult:
     )
 
 
-RANK_CANDIDATES = 300  # past COUNT_CAP matches, the most recent this many are ranked
-
-
 def _best_candidates(engine, items: QuerySet[Item], parsed: ParsedQuery) -> list[int]:
-    """When more than ``COUNT_CAP`` items match, only the ``RANK_CANDIDATES`` most recent matches are ranked.
+    """When more than ``COUNT_CAP`` items match, only the ``COUNT_CAP`` most recent matches are ranked and paged.
 
     Ranking (and reading the stored vector of) every one of 150,000 matches of "census" took seconds. Among the
     matches of a common word recency is what a reader wants, and within these the title matches still rank first
@@ -473,7 +473,7 @@ def _best_candidates(engine, items: QuerySet[Item], parsed: ParsedQuery) -> list
     for every row walked to find them cost three to four times as much. Read as a short id list: as a subquery,
     the planner cannot tell it holds a few hundred rows and scans the whole item table to join it."""
     recent = engine.match(items, parsed).order_by("-publish_at", "-pk").values_list("pk", flat=True)
-    return list(recent[:RANK_CANDIDATES])
+    return list(recent[:COUNT_CAP])
 
 
 def search(

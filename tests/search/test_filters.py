@@ -91,3 +91,14 @@ def test_counts_stop_at_the_cap_and_say_there_are_more(w, monkeypatch, client):
     client.force_login(w.viewer)
     response = client.get("/search/", {"q": "harbour"})
     assert "More than 5 results for “harbour”" in response.content.decode()
+
+
+def test_past_the_cap_every_page_the_count_offers_has_results(w, monkeypatch):
+    """Past the cap the pages offered are the ones ranked: at 1,000 counted but 300 ranked, pages 16 to 50 of
+    "census" were empty at the scale data set."""
+    monkeypatch.setattr(selectors_search, "COUNT_CAP", 4)
+    first = selectors_search.search(w.viewer, "harbour", per_page=1)
+    assert (first.total, first.more) == (4, True)
+    pages = [selectors_search.search(w.viewer, "harbour", per_page=1, page=n) for n in range(1, 5)]
+    shown = [r.item.pk for p in pages for r in p.results]
+    assert len(shown) == len(set(shown)) == 4  # one result on each of the four pages, none twice
