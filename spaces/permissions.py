@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast
 from django.http import Http404
@@ -106,6 +108,24 @@ def _roles_of(user):
     )
 
 
+# Anyone's id as a stand-in while the roles query is compiled: no account has a negative id.
+_ANYONE = -7_340_033
+_roles_sql: dict[str, tuple[str, tuple]] = {}  # database vendor -> SQL of ``_roles_of`` and its parameters
+
+
+def _roles_rows(user) -> list[tuple]:
+    """``_roles_of(user)``'s rows. Its SQL is compiled once per process, for a stand-in id that is then swapped for
+    the member's: building the seven-part union cost Django 2-3 ms on every signed-in request."""
+    vendor = connection.vendor
+    if vendor not in _roles_sql:
+        query = _roles_of(get_user_model()(pk=_ANYONE)).query
+        _roles_sql[vendor] = query.get_compiler(connection=connection).as_sql()
+    sql, params = _roles_sql[vendor]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk if value == _ANYONE else value for value in params])
+        return cursor.fetchall()
+
+
 def access_context(user) -> AccessContext:
     """The member's roles, fetched in one query and kept on the user object for the request."""
     if not user.is_authenticated:
@@ -114,7 +134,7 @@ def access_context(user) -> AccessContext:
     if cached is not None and cached.generation == rolecache.current():
         return cached
     ctx = AccessContext(generation=rolecache.current())
-    for source, target_id, value in _roles_of(user):
+    for source, target_id, value in _roles_rows(user):
         if source == "space":
             ctx.space_roles[target_id] = int(value)
         elif source == "community":

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from django.db.models import BooleanField, Expression, F
 
@@ -94,6 +95,14 @@ def _column(model, name: str) -> str:
     return model._meta.get_field(name).column
 
 
+@lru_cache(maxsize=256)
+def _ids_written(ids: frozenset, postgresql: bool) -> str:
+    """``ids`` sorted, as PostgreSQL's array text or SQLite's JSON. A reader's rule writes the same few id sets
+    (hundreds of spaces) into every query of a request: a frozenset keeps its hash, so each is written once."""
+    ordered = sorted({int(value) for value in ids})
+    return id_array(ordered) if postgresql else json.dumps(ordered)
+
+
 class _Writer:
     """Writes parameters in the form the database takes them."""
 
@@ -106,12 +115,12 @@ class _Writer:
         spaces a member reads hold most of the site's items, and a bitmap of them (half a million rows, 100 ms)
         only ever slowed a query down; the planner, costing it cheaply, built one to intersect with a few hundred
         ids."""
-        ids = sorted({int(value) for value in ids})
         if not ids:
             return FALSE
+        written = _ids_written(ids if isinstance(ids, frozenset) else frozenset(ids), self.postgresql)
         if self.postgresql:
-            return Sql(f"{column}{'' if indexed else ' + 0'} = ANY(%s::bigint[])", (id_array(ids),))
-        return Sql(f"{column} IN (SELECT value FROM json_each(%s))", (json.dumps(ids),))  # nosec B608
+            return Sql(f"{column}{'' if indexed else ' + 0'} = ANY(%s::bigint[])", (written,))
+        return Sql(f"{column} IN (SELECT value FROM json_each(%s))", (written,))  # nosec B608
 
     def in_spaces(self, column: str, where: Sql) -> Sql:
         """``column`` is the id of a space meeting ``where`` (on ``vs``), by an uncorrelated subquery (for anonymous
