@@ -230,6 +230,13 @@ class Notification(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} for {self.recipient_id}"
 
+    def get_kind_display(self) -> str:
+        """Django's own rebuilds the choices' dictionary on every call: the notifications page shows one per row."""
+        try:
+            return NotificationKind(self.kind).label
+        except ValueError:
+            return self.kind
+
 
 class DigestFrequency(models.TextChoices):
     OFF = "off", _("Never")
