@@ -252,7 +252,7 @@ def page_versions(
 def _version_out(record, *, detail: bool = False) -> dict:
     out = {
         "version": record.version,
-        "title": record.title,
+        "title": getattr(record, "title", ""),  # answers have none
         "author": user_ref(record.history_user),
         "summary": record.history_change_reason or "",
         "saved_at": record.history_date,
@@ -397,6 +397,52 @@ def question_trash(request: HttpRequest, community_slug: str, space_slug: str, q
     return Status(204, None)
 
 
+@router.get(QUESTION + "/versions", response={200: VersionList, **READ_ERRORS}, tags=["questions"], **public())
+def question_versions(
+    request: HttpRequest, community_slug: str, space_slug: str, question_slug: str, paging: Query[PageParams]
+):
+    """Every saved version of the question, newest first."""
+    question = _question(request, community_slug, space_slug, question_slug)
+    return _versions(request, selectors_questions.question_history(question), paging)
+
+
+def _versions(request: HttpRequest, history, paging) -> dict:
+    versions = paginate(request, history, paging)
+    versions["results"] = [_version_out(record) for record in versions["results"]]
+    return versions
+
+
+VersionPath = Path(..., ge=1, le=2**31)
+
+
+@router.get(
+    QUESTION + "/versions/{version}", response={200: VersionDetailOut, **READ_ERRORS}, tags=["questions"], **public()
+)
+def question_version(
+    request: HttpRequest, community_slug: str, space_slug: str, question_slug: str, version: int = VersionPath
+):
+    """One version of the question, with its text."""
+    question = _question(request, community_slug, space_slug, question_slug)
+    return _version_out(selectors_questions.version_of(question, version), detail=True)
+
+
+@router.post(
+    QUESTION + "/versions/{version}/restore",
+    response={200: QuestionDetailOut, **WRITE_ERRORS},
+    tags=["questions"],
+    **writes(),
+)
+def question_restore(
+    request: HttpRequest, community_slug: str, space_slug: str, question_slug: str, version: int = VersionPath
+):
+    """Restore an old title and text: a new version ("Restored from version N"); the tags stay as they are. A
+    version that reads as the question does now writes nothing."""
+    question = _question(request, community_slug, space_slug, question_slug, action="edit")
+    space = question.space
+    question = services.question_restore_version(actor=request.user, question=question, version=version)
+    return _question_out(request, question, space, detail=True)
+
+
 def _answer_out(answer: Answer, question) -> dict:
     return {
         "id": answer.pk,
@@ -454,6 +500,59 @@ def answer_edit(
     question = _question(request, community_slug, space_slug, question_slug)
     answer = selectors_questions.get_answer_for_user(request.user, question, answer_id, action="edit")
     answer = services.answer_edit(actor=request.user, answer=answer, body=data.body, summary=data.summary)
+    return _answer_out(answer, question)
+
+
+ANSWER = QUESTION + "/answers/{answer_id}"
+
+
+@router.get(ANSWER + "/versions", response={200: VersionList, **READ_ERRORS}, tags=["questions"], **public())
+def answer_versions(
+    request: HttpRequest,
+    community_slug: str,
+    space_slug: str,
+    question_slug: str,
+    paging: Query[PageParams],
+    answer_id: int = IdPath,
+):
+    """Every saved version of the answer, newest first."""
+    question = _question(request, community_slug, space_slug, question_slug)
+    answer = selectors_questions.get_answer_for_user(request.user, question, answer_id)
+    return _versions(request, selectors_questions.answer_history(answer), paging)
+
+
+@router.get(
+    ANSWER + "/versions/{version}", response={200: VersionDetailOut, **READ_ERRORS}, tags=["questions"], **public()
+)
+def answer_version(
+    request: HttpRequest,
+    community_slug: str,
+    space_slug: str,
+    question_slug: str,
+    answer_id: int = IdPath,
+    version: int = VersionPath,
+):
+    """One version of the answer, with its text."""
+    question = _question(request, community_slug, space_slug, question_slug)
+    answer = selectors_questions.get_answer_for_user(request.user, question, answer_id)
+    return _version_out(selectors_questions.version_of(answer, version), detail=True)
+
+
+@router.post(
+    ANSWER + "/versions/{version}/restore", response={200: AnswerOut, **WRITE_ERRORS}, tags=["questions"], **writes()
+)
+def answer_restore(
+    request: HttpRequest,
+    community_slug: str,
+    space_slug: str,
+    question_slug: str,
+    answer_id: int = IdPath,
+    version: int = VersionPath,
+):
+    """Restore an old text of the answer as a new version (its author, or the space's moderators)."""
+    question = _question(request, community_slug, space_slug, question_slug)
+    answer = selectors_questions.get_answer_for_user(request.user, question, answer_id, action="edit")
+    answer = services.answer_restore_version(actor=request.user, answer=answer, version=version)
     return _answer_out(answer, question)
 
 

@@ -213,3 +213,43 @@ def test_authors_edit_their_answers_and_move_their_content_to_the_trash(api, spa
     # In the trash, not gone (the question's answer goes with it): a moderator can still restore them.
     trashed = Item.objects.filter(space=space, deleted_at__isnull=False).values_list("kind", flat=True)
     assert sorted(trashed) == ["answer", "event", "post", "question"]
+
+
+def test_question_and_answer_history_can_be_read_and_restored(api, space, editor, staff):
+    """As for pages: each version can be read, and restoring writes a new one; nobody else's text is theirs to
+    restore, and a missing version changes nothing."""
+    asked = api.post(url(space, "/questions"), {"title": "Which keys?", "body": "First", "tags": ["Linkage"]})
+    path = url(space, f"/questions/{asked.json()['slug']}")
+    api.patch(path, {"title": "Which blocking keys?", "body": "Second", "summary": "Clearer"})
+    versions = api.get(path + "/versions").json()["results"]
+    assert [(v["version"], v["title"]) for v in versions] == [(2, "Which blocking keys?"), (1, "Which keys?")]
+    assert versions[0]["summary"] == "Clearer"
+    assert api.get(path + "/versions/1").json()["body"] == "First"
+    assert api.get(path + "/versions/9").status_code == 404
+
+    restored = api.post(path + "/versions/1/restore")
+    assert restored.status_code == 200, restored.content
+    body = restored.json()
+    assert (body["version"], body["title"], body["body"], body["tags"]) == (3, "Which keys?", "First", ["Linkage"])
+    missing = api.post(path + "/versions/9/restore")
+    assert missing.status_code == 422 and "There is no version 9 of this question." in missing.content.decode()
+    assert api.get(path).json()["version"] == 3
+
+    answer = ApiClient(new_token(staff)).post(path + "/answers", {"body": "Year of birth."}).json()
+    answer_path = path + f"/answers/{answer['id']}"
+    ApiClient(new_token(staff)).patch(answer_path, {"body": "Year of birth and sex."})
+    answer_versions = api.get(answer_path + "/versions").json()["results"]
+    assert [(v["version"], v["title"]) for v in answer_versions] == [(2, ""), (1, "")]
+    assert api.get(answer_path + "/versions/1").json()["body"] == "Year of birth."
+    refused = api.post(answer_path + "/versions/1/restore")  # the editor did not write this answer
+    assert refused.status_code == 403
+    assert api.get(path + "/answers").json()["results"][0]["body"] == "Year of birth and sex."
+    back = ApiClient(new_token(staff)).post(answer_path + "/versions/1/restore")
+    assert back.status_code == 200
+    assert (back.json()["version"], back.json()["body"]) == (3, "Year of birth.")
+    outsider = ApiClient(new_token(make_user("outsider")))
+    # A private space's questions are closed to outsiders: its history and restore answer as the question does.
+    assert outsider.get(path).status_code == outsider.get(path + "/versions").status_code == 403
+    assert outsider.get(answer_path + "/versions/1").status_code == 403
+    assert outsider.post(path + "/versions/1/restore").status_code == 403
+    assert api.get(path).json()["version"] == 3
