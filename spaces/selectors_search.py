@@ -149,6 +149,56 @@ class _WordSimilar(Func):
     output_field = BooleanField()
 
 
+def _to_check(parsed: ParsedQuery) -> tuple[list[str], list[str], str]:
+    """The query's words as the indexes hold them; those a correction may replace (letters only, at least
+    ``CORRECTED_MIN_LENGTH``); and the last word when it counts as known by beginning a known word ("" if not)."""
+    words = [_fold(word) for word in parsed.words]
+    checked = [word for word in words if word.isalpha() and len(word) >= CORRECTED_MIN_LENGTH]
+    return words, checked, words[-1] if parsed.prefix_last else ""
+
+
+def _edits(word: str) -> int:
+    """How far a correction may be: one edit up to 5 letters, two from 6, three from 9, four from 12."""
+    return min(4, max(1, len(word) // 3))
+
+
+def _corrected(
+    parsed: ParsedQuery, words: list[str], found: dict[str, tuple[bool, str | None]]
+) -> tuple[ParsedQuery | None, bool]:
+    """``corrected``'s answer from what the word list says of each checked word: (known, nearest known word)."""
+    kept: list[str] = []
+    for word in words:
+        known, best = found.get(word, (True, None))
+        if known or best:
+            kept.append(word if known else best)
+    hopeless = not kept and not parsed.phrases
+    if kept == words or hopeless:
+        return None, hopeless
+    fixed = ParsedQuery(
+        words=list(dict.fromkeys(kept)),
+        phrases=parsed.phrases,
+        excluded=parsed.excluded,
+        prefix_last=parsed.prefix_last and bool(kept) and kept[-1] == words[-1],
+    )
+    return fixed, False
+
+
+def _distance(word: str, other: str, limit: int) -> int:
+    """Levenshtein distance between ``word`` and ``other``, or ``limit + 1`` as soon as it must exceed ``limit``
+    (what PostgreSQL's ``levenshtein_less_equal`` answers)."""
+    if abs(len(word) - len(other)) > limit:
+        return limit + 1
+    previous = list(range(len(other) + 1))
+    for i, letter in enumerate(word, 1):
+        current = [i]
+        for j, other_letter in enumerate(other, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (letter != other_letter)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return min(previous[-1], limit + 1)
+
+
 class _Postgres:
     fallback = True
 
@@ -199,30 +249,14 @@ class _Postgres:
         when it is the last word typed; else the nearest word within a few edits (one up to 5 letters, two from 6,
         three from 9, four from 12), the most common first. Words with digits, and words shorter than
         ``CORRECTED_MIN_LENGTH``, are left as they are."""
-        words = [_fold(word) for word in parsed.words]
-        checked = [word for word in words if word.isalpha() and len(word) >= CORRECTED_MIN_LENGTH]
+        words, checked, last = _to_check(parsed)
         if not checked:
             return None, False
-        last = words[-1] if parsed.prefix_last else ""
         search_index.search_words_collect()  # the words of items written since the last collection count too
         with connection.cursor() as cursor:
             cursor.execute(_CORRECTIONS_SQL, [last, checked])
             found = {word: (known, best) for word, known, best in cursor.fetchall()}
-        kept: list[str] = []
-        for word in words:
-            known, best = found.get(word, (True, None))
-            if known or best:
-                kept.append(word if known else best)
-        hopeless = not kept and not parsed.phrases
-        if kept == words or hopeless:
-            return None, hopeless
-        fixed = ParsedQuery(
-            words=list(dict.fromkeys(kept)),
-            phrases=parsed.phrases,
-            excluded=parsed.excluded,
-            prefix_last=parsed.prefix_last and bool(kept) and kept[-1] == words[-1],
-        )
-        return fixed, False
+        return _corrected(parsed, words, found)
 
     def count(self, matched: QuerySet, parsed: ParsedQuery, cap: int) -> int:
         """How many rows ``matched`` has, up to ``cap + 1``.
@@ -304,8 +338,50 @@ FROM (SELECT word, LEAST(4, GREATEST(1, length(word) / 3)) AS edits
 """
 
 
+# The full-text index's terms as a table, for this connection only (nothing to migrate, back up or keep current).
+_SQLITE_VOCABULARY = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.spaces_item_fts_vocab USING fts5vocab(main, spaces_item_fts, row)"
+)
+
+
 class _Sqlite:
-    fallback = False
+    fallback = True
+
+    def corrected(self, parsed: ParsedQuery) -> tuple[ParsedQuery | None, bool]:
+        """``_Postgres.corrected`` from the full-text index's own vocabulary (``fts5vocab``: every term with the
+        number of items holding it, always current), the edit distance computed here: the embedded default's
+        vocabulary is small, and only words of a near length are compared."""
+        words, checked, last = _to_check(parsed)
+        if not checked:
+            return None, False
+        found: dict[str, tuple[bool, str | None]] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(_SQLITE_VOCABULARY)
+            for word in checked:
+                edits = _edits(word)
+                cursor.execute(
+                    "SELECT term, doc FROM temp.spaces_item_fts_vocab WHERE length(term) BETWEEN %s AND %s",
+                    [len(word) - edits, len(word) + edits],
+                )
+                terms = cursor.fetchall()
+                if word == last and word:
+                    cursor.execute(
+                        "SELECT 1 FROM temp.spaces_item_fts_vocab WHERE term >= %s AND term < %s LIMIT 1",
+                        [word, word + "\U0010ffff"],
+                    )
+                    if cursor.fetchone():
+                        found[word] = (True, None)
+                        continue
+                near = [(_distance(word, term, edits), -documents, term) for term, documents in terms]
+                near = [choice for choice in near if choice[0] <= edits]
+                found[word] = (any(choice[0] == 0 for choice in near), min(near)[2] if near else None)
+        return _corrected(parsed, words, found)
+
+    def set_similarity_threshold(self) -> None:
+        """No trigram index here: a query with no word like a known one finds no titles like it."""
+
+    def similar_titles(self, qs: QuerySet, text: str) -> QuerySet:
+        return qs.none()
 
     def match(self, qs: QuerySet, parsed: ParsedQuery, *, item: str = "", **kwargs) -> QuerySet:
         """The FTS5 table joined by rowid, so MATCH runs once and drives the query (a correlated subquery would

@@ -1,6 +1,7 @@
 """What search finds and in which order, the same on SQLite (FTS5) and PostgreSQL (tsvector): a title match above
 a body match, the more recent of two equal matches first, the last word typed as a prefix, phrases, excluded
-words, accents, misspellings (PostgreSQL), and highlighted snippets that never carry markup from content."""
+words, accents, misspellings (titles like a query with no known word: PostgreSQL), and highlighted snippets that
+never carry markup from content."""
 
 import pytest
 
@@ -95,8 +96,7 @@ def test_snippets_highlight_the_words_and_escape_the_content(w, filler):
     assert text_of(result.title).startswith("Census")
 
 
-@pytest.mark.postgres
-def test_a_misspelled_word_still_finds_the_title_on_postgresql(w, filler):
+def test_a_misspelled_word_still_finds_the_title(w, filler):
     page(w.space, w.editor, "Population census methods", "How the count was organised.")
     secret = page(w.space, w.editor, "Census secrets", "Restricted.")
     from spaces import services
