@@ -186,15 +186,15 @@ MUTATIONS = [
     Mutation(
         "ban-staff-allowed",
         SPACES,
-        "if target.pk == actor.pk or target.is_staff:",
-        "if target.pk == actor.pk:",
+        "return target.pk == actor.pk or target.is_staff",
+        "return target.pk == actor.pk",
         "can_ban: site staff cannot be banned (staff check removed)",
     ),
     Mutation(
         "ban-community-leaders-allowed",
         SPACES,
-        "if target.pk == actor.pk or target.is_staff or community_role in COMMUNITY_ROLE_IN_SPACES:",
-        "if target.pk == actor.pk or target.is_staff:",
+        "if _never_banned(actor, target) or community_role in COMMUNITY_ROLE_IN_SPACES:",
+        "if _never_banned(actor, target):",
         "can_ban: community moderators/admins cannot be banned from their community's spaces (check removed)",
     ),
     # --- Query filters (lists) ------------------------------------------------------------------------------

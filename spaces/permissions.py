@@ -264,7 +264,7 @@ def can_manage_member(actor, space: Space, target_role: int | None) -> bool:
 
 def can_ban(actor, space: Space, target) -> bool:
     """Site staff and community moderators/admins cannot be banned from a space of that community."""
-    if target.pk == actor.pk or target.is_staff:
+    if _never_banned(actor, target):  # settled without the two queries
         return False
     community_role = (
         CommunityMembership.objects.filter(community_id=space.community_id, user=target)
@@ -1204,9 +1204,14 @@ def can_ban_with_roles(actor, space: Space, target, *, space_role: int | None, c
     Never yourself, site staff, or a community moderator or admin; otherwise whoever may manage someone holding
     ``space_role`` in the space (moderators: viewers and editors; admins: everyone).
     """
-    if target.pk == actor.pk or target.is_staff or community_role in COMMUNITY_ROLE_IN_SPACES:
+    if _never_banned(actor, target) or community_role in COMMUNITY_ROLE_IN_SPACES:
         return False
     return can_manage_member(actor, space, space_role)
+
+
+def _never_banned(actor, target) -> bool:
+    """Nobody bans themselves, and site staff are never banned: one rule for both forms of ``can_ban``."""
+    return target.pk == actor.pk or target.is_staff
 
 
 def can_see_space_moderation_log(user, space: Space) -> bool:
