@@ -181,8 +181,9 @@ class World:
             return (anchor.question if "answer_id" in pattern.params else self.question).slug
         if param == "page_slug":
             return self.page.slug
-        if param == "version":
-            return self.page.version if hasattr(self.page, "version") else 1
+        if param == "version":  # the current version of what the address is about (a page, a question, an answer)
+            versioned = anchor if hasattr(anchor, "version") else self.page
+            return versioned.version if hasattr(versioned, "version") else 1
         if param == "filename":
             if key == "members:message-attachment":
                 return self.attachment.original_name if self.attachment else "notes.txt"
