@@ -244,9 +244,17 @@ def page_versions(
 ):
     """Every saved version of the page, newest first."""
     page = _page(request, community_slug, space_slug, page_slug)
-    versions = paginate(request, selectors_pages.page_history(page), paging)
+    return _versions(request, selectors_pages.page_history(page), paging)
+
+
+def _versions(request: HttpRequest, history, paging) -> dict:
+    """One page of a history (pages, questions, answers), newest first."""
+    versions = paginate(request, history, paging)
     versions["results"] = [_version_out(record) for record in versions["results"]]
     return versions
+
+
+VersionPath = Path(..., ge=1, le=2**31)
 
 
 def _version_out(record, *, detail: bool = False) -> dict:
@@ -264,7 +272,7 @@ def _version_out(record, *, detail: bool = False) -> dict:
 
 @router.get(PAGE + "/versions/{version}", response={200: VersionDetailOut, **READ_ERRORS}, tags=["pages"], **public())
 def page_version(
-    request: HttpRequest, community_slug: str, space_slug: str, page_slug: str, version: int = Path(..., ge=1, le=2**31)
+    request: HttpRequest, community_slug: str, space_slug: str, page_slug: str, version: int = VersionPath
 ):
     """One version of the page, with its text."""
     page = _page(request, community_slug, space_slug, page_slug)
@@ -275,7 +283,7 @@ def page_version(
     PAGE + "/versions/{version}/restore", response={200: PageDetailOut, **WRITE_ERRORS}, tags=["pages"], **writes()
 )
 def page_restore(
-    request: HttpRequest, community_slug: str, space_slug: str, page_slug: str, version: int = Path(..., ge=1, le=2**31)
+    request: HttpRequest, community_slug: str, space_slug: str, page_slug: str, version: int = VersionPath
 ):
     """Restore an old version: a new version with its text ("Restored from version N")."""
     page = _page(request, community_slug, space_slug, page_slug, action="edit")
@@ -404,15 +412,6 @@ def question_versions(
     """Every saved version of the question, newest first."""
     question = _question(request, community_slug, space_slug, question_slug)
     return _versions(request, selectors_questions.question_history(question), paging)
-
-
-def _versions(request: HttpRequest, history, paging) -> dict:
-    versions = paginate(request, history, paging)
-    versions["results"] = [_version_out(record) for record in versions["results"]]
-    return versions
-
-
-VersionPath = Path(..., ge=1, le=2**31)
 
 
 @router.get(

@@ -358,13 +358,7 @@ class _Sqlite:
         with connection.cursor() as cursor:
             cursor.execute(_SQLITE_VOCABULARY)
             for word in checked:
-                edits = _edits(word)
-                cursor.execute(
-                    "SELECT term, doc FROM temp.spaces_item_fts_vocab WHERE length(term) BETWEEN %s AND %s",
-                    [len(word) - edits, len(word) + edits],
-                )
-                terms = cursor.fetchall()
-                if word == last and word:
+                if word == last:  # known when it begins a known word: no near words to look for
                     cursor.execute(
                         "SELECT 1 FROM temp.spaces_item_fts_vocab WHERE term >= %s AND term < %s LIMIT 1",
                         [word, word + "\U0010ffff"],
@@ -372,6 +366,12 @@ class _Sqlite:
                     if cursor.fetchone():
                         found[word] = (True, None)
                         continue
+                edits = _edits(word)
+                cursor.execute(
+                    "SELECT term, doc FROM temp.spaces_item_fts_vocab WHERE length(term) BETWEEN %s AND %s",
+                    [len(word) - edits, len(word) + edits],
+                )
+                terms = cursor.fetchall()
                 near = [(_distance(word, term, edits), -documents, term) for term, documents in terms]
                 near = [choice for choice in near if choice[0] <= edits]
                 found[word] = (any(choice[0] == 0 for choice in near), min(near)[2] if near else None)

@@ -127,6 +127,25 @@ def test_answers_and_versions_run_a_fixed_number_of_queries(staff, site):
     assert (few, queries_for(api, versions, MANY)) == (6, 6)
 
 
+def test_question_and_answer_versions_run_a_fixed_number_of_queries(staff, site):
+    space, member, api = site
+    question = services.question_ask(actor=staff, space=space, title="Which key?", body="v0")
+    answer = services.answer_post(actor=staff, question=question, body="a0")
+
+    def edit(first: int, last: int) -> None:
+        for n in range(first, last):
+            services.question_edit(actor=staff, question=question, title="Which key?", body=f"v{n}", tags=[])
+            services.answer_edit(actor=staff, answer=answer, body=f"a{n}")
+
+    question_versions = base(space, f"/questions/{question.slug}/versions")
+    answer_versions = base(space, f"/questions/{question.slug}/answers/{answer.pk}/versions")
+    edit(1, FEW)
+    few = (queries_for(api, question_versions, FEW), queries_for(api, answer_versions, FEW))
+    edit(FEW, MANY)
+    many = (queries_for(api, question_versions, MANY), queries_for(api, answer_versions, MANY))
+    assert few == many == (7, 8)  # the question (and the answer) found with its checks, then one page of history
+
+
 def test_space_and_community_lists_run_a_fixed_number_of_queries(staff, community, site):
     _space, member, api = site
     for n in range(FEW - 1):
