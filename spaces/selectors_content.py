@@ -43,6 +43,13 @@ ITEM_LINK_RELATED = (
     "comment__target__post",
     "comment__target__poll",
 )
+# What ``item_label`` reads besides the item: a comment's target, an answer's question, a file's name.
+ITEM_LABEL_RELATED = (
+    "file",
+    "answer__question",
+    "comment__target__file",
+    "comment__target__answer__question",
+)
 
 
 # --- Links and labels for any item --------------------------------------------------------------------------

@@ -603,9 +603,15 @@ def test_notifications_page_query_count_is_the_same_for_3_and_30(open_world):
     _replies(w, 27, start=100)
     services.watch_toggle(actor=w.editor, space=w.space)
     page(w, title="A new page", by=w.moderator)
+    # a reply to the editor's answer is named after the answer's question, which the row reads with it
+    asked = question(w, by=w.moderator, title="Which weights for the CPI basket")
+    answer = services.answer_post(actor=w.editor, question=asked, body="Household budget survey weights")
+    services.comment_create(actor=w.moderator, target=answer.item, body="Which survey year?")
     many = _queries(browser, url)
+    html = browser.get(url).content.decode()
 
     assert notes(w.editor).count() >= 30
+    assert "Comment on “Answer to “Which weights for the CPI basket”" in html
     assert few == many
     # session, user, the page's keys (no total: one row more tells of a next page), then those rows to show
     assert many == 4
