@@ -764,7 +764,8 @@ def _cohort_retention(scope: Scope, zones: dict[int, zoneinfo.ZoneInfo], months:
     whens = []
     for era, pairs in places.items():
         (k, bit), mask = pairs[0], sum(1 << bit for _k, bit in pairs)
-        moved = F("active_months").bitand(mask)
+        # typed: an untyped Python int is sent as a 4-byte integer when parameters travel apart from the SQL
+        moved = F("active_months").bitand(Value(mask, output_field=BigIntegerField()))
         whens.append(When(era=era, then=moved.bitrightshift(bit - k) if bit >= k else moved.bitleftshift(k - bit)))
     in_eras = (
         _era_rows(scope)

@@ -125,6 +125,13 @@ if DATABASE_URL:
         collapse = env_int("DB_JOIN_COLLAPSE_LIMIT", 4)
         planner.append(f"-c join_collapse_limit={collapse} -c from_collapse_limit={collapse}")
         DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(planner)
+        if env_bool("DB_PREPARED_STATEMENTS", True):
+            # Parameters sent apart from the SQL, and statements a connection has run DB_PREPARE_THRESHOLD times
+            # prepared, so that PostgreSQL may plan them once (copapp.plans says why and where it must not). Turn
+            # off behind a pooler that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
+            DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
+            DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env_int("DB_PREPARE_THRESHOLD", 5)
+        DATABASES["default"]["ENGINE"] = "copapp.postgresql"
     if env_str("DATABASE_TEST_NAME"):
         DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
 else:

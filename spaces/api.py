@@ -18,6 +18,7 @@ from ninja import Path, Query, Router, Status
 
 from copapp.api_schemas import ID_MAX, ErrorOut, PageParams, user_ref
 from copapp.api_support import ApiError, paginate, public, reject_nul, web_url, writes
+from copapp.plans import custom_plans
 from spaces import (
     permissions,
     selectors_events,
@@ -356,8 +357,9 @@ def question_list(
     space = _space(request, community_slug, space_slug, action="read")
     tag = get_object_or_404(Tag, space=space, slug=filters.tag) if filters.tag else None
     questions = selectors_questions.question_list(request.user, space, sort=filters.sort, tag=tag)
-    page = paginate(request, questions, paging)
-    page["results"] = [_question_out(request, question, space) for question in page["results"]]
+    with custom_plans():  # selective (copapp.plans)
+        page = paginate(request, questions, paging)
+        page["results"] = [_question_out(request, question, space) for question in page["results"]]
     return page
 
 

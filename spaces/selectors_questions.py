@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
 from django.http import Http404
 
+from copapp.plans import custom_plans
 from spaces import permissions, selectors_content, selectors_search
 from spaces.models import Answer, Comment, Item, ModerationState, Question, Space, Tag, Vote
 
@@ -202,7 +203,8 @@ def similar_questions(user, space: Space, title: str, *, exclude: Question | Non
     ranked = selectors_search.matching(questions, " ".join(words), item="item", any_word=True, title_only=True)
     if ranked is None:
         return []
-    similar = list(ranked.only("pk", "title", "slug", "space_id", "answer_count")[:SIMILAR_LIMIT])
+    with custom_plans():  # as the search page (copapp.plans)
+        similar = list(ranked.only("pk", "title", "slug", "space_id", "answer_count")[:SIMILAR_LIMIT])
     for question in similar:
         question.space = space
     return similar

@@ -39,6 +39,7 @@ from django.utils.safestring import SafeString, mark_safe
 from psycopg.errors import QueryCanceled
 
 import copapp.lookups  # noqa: F401  (registers the `in_ids` lookup)
+from copapp.plans import custom_plans
 from spaces import permissions, search_index, selectors_content
 from spaces.models import Item, ItemKind, Space
 
@@ -552,6 +553,7 @@ def _best_candidates(engine, items: QuerySet[Item], parsed: ParsedQuery) -> list
     return list(recent[:COUNT_CAP])
 
 
+@custom_plans()  # how common the words are decides each plan (copapp.plans)
 def search(
     user,
     query: str,
@@ -640,6 +642,7 @@ class Suggestion:
     space: Space
 
 
+@custom_plans()
 def title_suggestions(user, query: str, *, limit: int = SUGGESTION_LIMIT) -> list[Suggestion]:
     """Up to ``limit`` titles the user may see that match what is typed so far (the last word as a prefix),
     best first. One query."""

@@ -18,6 +18,7 @@ from analytics.views.exports import csv_response, suppress_below
 from analytics.views.filters import AMBASSADOR_LABELS, LEVEL_LABELS, Filters, dashboard_filters
 from communities.models import Community
 from communities.permissions import can_administer_community
+from copapp.plans import custom_plans
 from spaces.models import Space
 
 MAX_SERIES = 8
@@ -64,6 +65,13 @@ def overview_dashboard(request):
 
 
 def _dashboard(request, access: DashboardAccess):
+    # Figures read thousands of roll-up rows for dates and scopes that change what the best plan is; planning is a
+    # small part of their cost, so each is planned for its own values (copapp.plans).
+    with custom_plans():
+        return _dashboard_page(request, access)
+
+
+def _dashboard_page(request, access: DashboardAccess):
     generation = figures_cache.rollup_generation()
     filters = dashboard_filters(request, access, generation=generation)
     if request.GET.get("format") == "csv":

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from copapp.plans import custom_plans
 from spaces import permissions, selectors_pages, selectors_questions, services
 from spaces.forms_questions import AnswerForm, QuestionForm
 from spaces.models import Answer, Item, ItemKind, Question, Tag
@@ -55,7 +56,8 @@ def question_list(request, community_slug, space_slug):
         tab="questions",
     )
     record_space_visit(request, space)
-    return render(request, "spaces/question_list.html", context)
+    with custom_plans():  # how many of the space's questions a filter selects decides the plan (copapp.plans)
+        return render(request, "spaces/question_list.html", context)
 
 
 @login_required

@@ -1,0 +1,34 @@
+"""Which queries PostgreSQL may run from a plan made once (a prepared statement's generic plan).
+
+On PostgreSQL the site sends parameters apart from the SQL (``server_side_binding``), so psycopg prepares a
+statement its connection has run a few times (``DB_PREPARE_THRESHOLD``) and PostgreSQL, after five executions, may
+keep one generic plan for it instead of planning it again for each request's values. Planning was most of what a
+page's permission-filtered queries cost the database (2.4 of 3.9 ms for the notifications list at the scale data
+set, bench/page_cpu.py --slow).
+
+A generic plan cannot know how many rows a value selects. Where that decides the plan (full-text search: how common
+the words are; a question list: how many questions the space holds), the code runs inside ``custom_plans()`` and
+PostgreSQL plans each execution for its own values, as without prepared statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+_CUSTOM = ContextVar("copapp_custom_plans", default=False)
+
+
+@contextmanager
+def custom_plans() -> Iterator[None]:
+    """Within this block no statement is prepared: each is planned for its own parameters."""
+    token = _CUSTOM.set(True)
+    try:
+        yield
+    finally:
+        _CUSTOM.reset(token)
+
+
+def custom_plans_wanted() -> bool:
+    return _CUSTOM.get()

@@ -1,0 +1,36 @@
+"""On PostgreSQL a statement a connection runs again and again is prepared, so that the database may plan it once
+(``copapp.plans``); inside ``custom_plans()`` nothing is prepared, and each run is planned for its own values (how
+common a search's words are decides its plan)."""
+
+import pytest
+from django.db import connection
+
+from copapp.plans import custom_plans
+from spaces.models import Item
+from spaces.selectors_search import search
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+def _prepared(fragment: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in cursor.fetchall() if fragment in statement]
+
+
+def test_a_statement_run_again_and_again_is_prepared_once():
+    for n in range(8):
+        list(Item.objects.filter(title=f"Census methods {n}").values_list("pk", flat=True))
+
+    assert len(_prepared('WHERE "spaces_item"."title" = $1')) == 1
+
+
+def test_inside_custom_plans_nothing_is_prepared(staff):
+    with custom_plans():
+        for n in range(8):
+            list(Item.objects.filter(title__iexact=f"Census methods {n}").values_list("pk", flat=True))
+    for n in range(8):
+        search(staff, f"census{n} methods")
+
+    assert _prepared('UPPER("spaces_item"."title"::text) = UPPER($1)') == []
+    assert _prepared("to_tsquery") == []
