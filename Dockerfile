@@ -34,4 +34,4 @@ ENV MEDIA_ROOT=/data/media \
     PRIVATE_MEDIA_ROOT=/data/private-media
 EXPOSE 8000
 
-CMD ["gunicorn", "copapp.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "python:copapp.gunicorn_conf", "copapp.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

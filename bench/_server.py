@@ -61,7 +61,8 @@ def gunicorn(env: dict, port: int, log_path: Path, *, workers: int = 2, timeout:
     """``gunicorn copapp.wsgi`` with ``workers`` workers on 127.0.0.1:``port`` and the environment ``env``, once
     ``/healthz`` answers and every worker has started; stopped on leaving. Raises SystemExit (with the end of its
     log) if it exits or does not answer within a minute."""
-    command = [str(Path(sys.executable).parent / "gunicorn"), "copapp.wsgi", "--workers", str(workers)]
+    command = [str(Path(sys.executable).parent / "gunicorn"), "-c", "python:copapp.gunicorn_conf", "copapp.wsgi"]
+    command += ["--workers", str(workers)]
     command += ["--bind", f"127.0.0.1:{port}", "--timeout", str(timeout), "--log-level", "warning"]
     with log_path.open("wb") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603  # nosec B603 # fixed command

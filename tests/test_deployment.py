@@ -39,8 +39,23 @@ def test_compose_has_all_services(compose):
 def test_web_migrates_then_runs_gunicorn(compose):
     command = command_text(compose["services"]["web"])
     assert "manage.py migrate" in command
-    assert "gunicorn copapp.wsgi" in command
+    assert "gunicorn -c python:copapp.gunicorn_conf copapp.wsgi" in command
     assert command.index("manage.py migrate") < command.index("gunicorn")
+
+
+def test_gunicorn_workers_freeze_what_they_loaded_at_start():
+    """The settings module the image and compose name exists, and its hook takes the worker's start-up objects out
+    of the garbage collector's rounds."""
+    import gc
+
+    from copapp import gunicorn_conf
+
+    gc.unfreeze()
+    try:
+        gunicorn_conf.post_worker_init(worker=None)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
 
 
 def test_worker_and_beat_run_celery(compose):
