@@ -30,5 +30,16 @@ def custom_plans() -> Iterator[None]:
         _CUSTOM.reset(token)
 
 
+@contextmanager
+def shared_plans() -> Iterator[None]:
+    """Within ``custom_plans()``, a block whose statements read rows by their keys (an id list): one plan fits every
+    value, so they are prepared again."""
+    token = _CUSTOM.set(False)
+    try:
+        yield
+    finally:
+        _CUSTOM.reset(token)
+
+
 def custom_plans_wanted() -> bool:
     return _CUSTOM.get()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -39,7 +40,7 @@ from django.utils.safestring import SafeString, mark_safe
 from psycopg.errors import QueryCanceled
 
 import copapp.lookups  # noqa: F401  (registers the `in_ids` lookup)
-from copapp.plans import custom_plans
+from copapp.plans import custom_plans, shared_plans
 from spaces import permissions, search_index, selectors_content
 from spaces.models import Item, ItemKind, Space
 
@@ -613,10 +614,15 @@ def search(
         matches = matched.order_by("-search_rank", "-publish_at", "-pk").only("pk")
         paginator = Paginator(matches, per_page)
         paginator.count = min(counted, COUNT_CAP)  # a cached_property: set, it is never computed
-        page_obj = paginator.get_page(page)
-        ids = [item.pk for item in page_obj.object_list]
+        # Ranking the candidates and reading the page's rows select by id lists: one plan fits any words.
+        with shared_plans() if counted > COUNT_CAP else nullcontext():
+            page_obj = paginator.get_page(page)
+            ids = [item.pk for item in page_obj.object_list]
         shown = engine.highlight(engine.rank(Item.objects.filter(pk__in_ids=ids), parsed), parsed)
-        by_id = {item.pk: item for item in shown.select_related(*selectors_content.ITEM_LINK_RELATED)} if ids else {}
+        by_id = {}
+        if ids:
+            with shared_plans():
+                by_id = {item.pk: item for item in shown.select_related(*selectors_content.ITEM_LINK_RELATED)}
         results = [_result(by_id[pk], parsed) for pk in ids if pk in by_id]
         return SearchResults(
             results=results,
