@@ -37,6 +37,17 @@ def space_members(space: Space) -> QuerySet[SpaceMembership]:
     )
 
 
+def space_members_preview(space: Space, limit: int = 12) -> list[SpaceMembership]:
+    """The space home's few members: who runs it first (admins, then moderators), then whoever joined most recently.
+    Read along the (space, role, joined_at) index and stopped at ``limit``: sorting by name meant reading and
+    sorting every member of a big space for twelve of them (3 ms for 558 at the scale data set)."""
+    return list(
+        SpaceMembership.objects.filter(space=space, user__deleted_at__isnull=True)
+        .select_related("user")
+        .order_by("-role", "-joined_at")[:limit]
+    )
+
+
 def space_pending_requests(space: Space) -> QuerySet[JoinRequest]:
     return (
         JoinRequest.objects.filter(space=space, status=JoinRequestStatus.PENDING)

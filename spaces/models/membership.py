@@ -19,7 +19,7 @@ class SpaceMembership(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["space", "user"], name="one_membership_per_space")]
-        indexes = [models.Index(fields=["user", "space"]), models.Index(fields=["space", "role"])]
+        indexes = [models.Index(fields=["user", "space"]), models.Index(fields=["space", "role", "joined_at"])]
         ordering = ["-role", "joined_at"]
         verbose_name = _("space membership")
         verbose_name_plural = _("space memberships")

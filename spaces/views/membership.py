@@ -103,7 +103,7 @@ def space_home(request, community_slug, space_slug):
             now=timezone.now(),
             new_since=services.space_visit_record(user=request.user, space=space),
         )
-        context["members"] = selectors.space_members(space)[:12]
+        context["members"] = selectors.space_members_preview(space)
         context["work_plan_summary"] = selectors_workplan.work_plan_summary(space, request.user)
         context["upcoming_events"] = selectors_events.event_list(request.user, space).select_related(
             "space__community"

@@ -661,3 +661,24 @@ def test_accepted_invitations_leave_the_inviter_a_referral_and_the_member_a_join
     assert (w.staff.pk, "referral") in kinds
     assert (w.invited.pk, "space_join") in kinds
     assert timezone.now() >= ActivityEvent.objects.latest("occurred_at").occurred_at
+
+
+def test_space_home_lists_who_runs_the_space_then_the_newest_members(world_factory, time_machine):
+    """The sidebar's twelve: who runs the space, then whoever joined most recently; the full list (alphabetical) is
+    one link away."""
+    w = world_factory(Visibility.OPEN)
+    time_machine.move_to(timezone.now() + timedelta(days=1))
+    joined = []
+    for n in range(12):
+        time_machine.shift(timedelta(hours=1))
+        newcomer = make_user(f"newcomer{n:02d}")
+        onboard(newcomer, w.community)
+        services.space_join(actor=newcomer, space=w.space)
+        joined.append(newcomer)
+
+    home = client_for(w.editor).get(w.space.get_absolute_url())
+
+    shown = [m.user for m in home.context["members"]]
+    # the space's two admins (the newer first: its creator, staff, came before), its moderator, then editors
+    assert shown == [w.admin, w.staff, w.moderator, *reversed(joined[-9:])]
+    assert w.editor not in shown and joined[0] not in shown  # editors who joined before the newest nine
