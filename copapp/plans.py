@@ -21,24 +21,24 @@ _CUSTOM = ContextVar("copapp_custom_plans", default=False)
 
 
 @contextmanager
-def custom_plans() -> Iterator[None]:
-    """Within this block no statement is prepared: each is planned for its own parameters."""
-    token = _CUSTOM.set(True)
+def _planned_per_run(custom: bool) -> Iterator[None]:
+    token = _CUSTOM.set(custom)
     try:
         yield
     finally:
         _CUSTOM.reset(token)
 
 
-@contextmanager
-def shared_plans() -> Iterator[None]:
+def custom_plans():
+    """Within this block (or function, as a decorator) no statement is prepared: each is planned for its own
+    parameters."""
+    return _planned_per_run(True)
+
+
+def shared_plans():
     """Within ``custom_plans()``, a block whose statements read rows by their keys (an id list): one plan fits every
     value, so they are prepared again."""
-    token = _CUSTOM.set(False)
-    try:
-        yield
-    finally:
-        _CUSTOM.reset(token)
+    return _planned_per_run(False)
 
 
 def custom_plans_wanted() -> bool:
