@@ -36,7 +36,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -616,9 +616,10 @@ class _Inputs:
 def return_rate(scope: Scope) -> Ratio:
     """Of the population active on days end-59..end-30, how many were active on days end-29..end.
 
-    Two queries: time zones, and one pass that groups, per member, the population's membership rows with the
-    member's months of the 60 days (their days as bits), so the database joins nothing: each row says, as bits,
-    "a member" (1), "active before" (2), "active now" (4), and a member's rows are or-ed together."""
+    Two queries (three on PostgreSQL: ``_run_per_member``): time zones, and one pass that groups, per member, the
+    population's membership rows with the member's months of the 60 days (their days as bits), so the database
+    joins nothing: each row says, as bits, "a member" (1), "active before" (2), "active now" (4), and a member's
+    rows are or-ed together."""
     end = _end(scope)
     zones = _zones(scope)
     boundary = end - timedelta(days=PERIOD_DAYS)
@@ -643,9 +644,7 @@ def return_rate(scope: Scope) -> Ratio:
     # The parts are compiled by the ORM, with parameters.
     totals = "SUM(CASE WHEN flags & 3 = 3 THEN 1 ELSE 0 END), SUM(CASE WHEN flags = 7 THEN 1 ELSE 0 END)"
     sql = f"SELECT {totals} FROM ({per_member}) m"  # noqa: S608  # nosec B608 # constant SQL around ORM-compiled parts
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        denominator, numerator = cursor.fetchone()
+    ((denominator, numerator),) = _run_per_member(sql, params)
     return Ratio(numerator or 0, denominator or 0)
 
 
@@ -661,6 +660,32 @@ def _per_member(parts: list[QuerySet], aggregates: str) -> tuple[str, list]:
     member = parts[0].query.values_select[0]
     union = " UNION ALL ".join(sqls)
     return f"SELECT {member} AS member_id, {aggregates} FROM ({union}) r GROUP BY {member}", params  # noqa: S608  # nosec B608 # ORM-compiled parts
+
+
+def _run_per_member(sql: str, params: list) -> list[tuple]:
+    """The rows of a query over ``_per_member``. On PostgreSQL in one process, grouping by hashing: the planner,
+    which cannot tell how many members a union of rows holds, gave them to two workers whose partial groups barely
+    shrank (each member's rows are spread between them) and sorted a hundred thousand of them to merge; and it
+    sorted the members to count them by cohort. At the scale data set: return rate 110 -> 88 ms, cohorts 101 ->
+    94 ms. One statement more (two inside a caller's transaction, which gets its settings back)."""
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        nested = connection.in_atomic_block
+        with transaction.atomic(savepoint=False):  # set_config(..., true) lasts until the transaction ends
+            cursor.execute(
+                "SELECT set_config('max_parallel_workers_per_gather', '0', true),"
+                " set_config('enable_sort', 'off', true)"
+            )
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+            if nested:
+                cursor.execute(
+                    "SELECT set_config(name, reset_val, true) FROM pg_settings"
+                    " WHERE name IN ('max_parallel_workers_per_gather', 'enable_sort')"
+                )
+        return rows
 
 
 def returning_members(scope: Scope) -> Ratio:
@@ -720,9 +745,10 @@ def cohort_retention(scope: Scope, months: int = 12) -> list[CohortRow]:
     """Members who joined in each of the ``months`` calendar months up to ``end`` (their first join in the scope),
     and the share of each cohort active in its join month and every month after it, up to ``end``'s month.
 
-    Two queries: time zones, and one pass that groups, per member, their membership rows (the month they first
-    joined), their five-year rows (the months they were active, as bits) and their days of ``end``'s month, then
-    counts the members of each cohort active in each month: a dozen rows come back, and no table is joined."""
+    Two queries (three on PostgreSQL: ``_run_per_member``): time zones, and one pass that groups, per member, their
+    membership rows (the month they first joined), their five-year rows (the months they were active, as bits) and
+    their days of ``end``'s month, then counts the members of each cohort active in each month: a dozen rows come
+    back, and no table is joined."""
     return _cohort_retention(scope, _zones(scope), months)
 
 
@@ -782,11 +808,12 @@ def _cohort_retention(scope: Scope, zones: dict[int, zoneinfo.ZoneInfo], months:
     )
     per_member, params = _per_member([members, in_eras, in_last], "MIN(first) AS first, BIT_OR(active) AS active")
     # The parts are compiled by the ORM, with parameters.
-    sums = ", ".join(f"SUM((active >> {k}) & 1)" for k in range(months))
-    sql = f"SELECT first, COUNT(*), {sums} FROM ({per_member}) m WHERE first >= 0 GROUP BY first"  # noqa: S608  # nosec B608 # ORM-compiled parts
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        counts = cursor.fetchall()
+    # Members are counted per (cohort, months active) first: a few thousand such pairs among tens of thousands of
+    # members, so the twelve sums run over those (hashed, not sorted) rather than over every member.
+    sums = ", ".join(f"SUM(((active >> {k}) & 1) * n)" for k in range(months))
+    pairs = f"SELECT first, active, COUNT(*) AS n FROM ({per_member}) m WHERE first >= 0 GROUP BY first, active"  # noqa: S608  # nosec B608 # ORM-compiled parts
+    sql = f"SELECT first, SUM(n), {sums} FROM ({pairs}) p GROUP BY first"  # noqa: S608  # nosec B608 # ORM-compiled parts
+    counts = _run_per_member(sql, params)
     sizes: dict[date, int] = dict.fromkeys(window, 0)
     cells: dict[tuple[date, date], int] = {}
     for first, size, *active in counts:
