@@ -633,7 +633,7 @@ def return_rate(scope: Scope) -> Ratio:
     before, now = _months_active_within(first, boundary), _months_active_within(boundary + timedelta(days=1), end)
     months = (
         _month_rows(scope)
-        .filter(before | now, active_mask__gt=0)
+        .filter(_months_active_within(first, end))  # both periods: each month tested once
         .annotate(
             flags=Case(When(before, then=Value(2)), default=Value(0), output_field=IntegerField())
             + Case(When(now, then=Value(4)), default=Value(0), output_field=IntegerField())
