@@ -67,7 +67,7 @@ class SearchForm(forms.Form):
         return cleaned
 
     # The community and content type filters are drawn by the page's template from these: Django's widgets render a
-    # template for every option, 3 ms of a search's CPU for twenty communities and the content types.
+    # template for every option: about 2 ms of a search's CPU for twenty communities and the content types.
     def community_options(self) -> list[tuple[str, str, bool]]:
         """(slug, name, chosen) of every community, in the field's order."""
         chosen = self["community"].value()

@@ -623,7 +623,7 @@ def search(
         if ids:
             with shared_plans():
                 # No ORDER BY (the ids give the order): with one, Django hashes each of the ~300 joined columns
-                # to look for the sort key among them, a fifth of the page's CPU.
+                # to look for the sort key among them (15.5 -> 13.3 ms of CPU per search on the demo data).
                 rows = shown.select_related(*selectors_content.ITEM_LINK_RELATED).order_by()
                 by_id = {item.pk: item for item in rows}
         results = [_result(by_id[pk], parsed) for pk in ids if pk in by_id]
