@@ -36,7 +36,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -59,6 +59,7 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics.models import ActivityBucket, MemberDay, MemberEra, MemberMonth
 from communities.models import Community, CommunityMembership
+from copapp.plans import planner_settings
 from spaces import selectors_analytics
 from spaces.models import Space, SpaceMembership
 
@@ -662,6 +663,9 @@ def _per_member(parts: list[QuerySet], aggregates: str) -> tuple[str, list]:
     return f"SELECT {member} AS member_id, {aggregates} FROM ({union}) r GROUP BY {member}", params  # noqa: S608  # nosec B608 # ORM-compiled parts
 
 
+_PER_MEMBER_SETTINGS = {"max_parallel_workers_per_gather": "0", "enable_sort": "off"}
+
+
 def _run_per_member(sql: str, params: list) -> list[tuple]:
     """The rows of a query over ``_per_member``. On PostgreSQL in one process, grouping by hashing: the planner,
     which cannot tell how many members a union of rows holds, gave them to two workers whose partial groups barely
@@ -669,24 +673,13 @@ def _run_per_member(sql: str, params: list) -> list[tuple]:
     sorted the members to count them by cohort. At the scale data set: return rate about 110 -> 88 ms, cohorts
     (with counting per pair) 107 -> 94 ms. One statement more (two inside a caller's transaction, which gets its
     settings back)."""
-    with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
-        nested = connection.in_atomic_block
-        with transaction.atomic(savepoint=False):  # set_config(..., true) lasts until the transaction ends
-            cursor.execute(
-                "SELECT set_config('max_parallel_workers_per_gather', '0', true),"
-                " set_config('enable_sort', 'off', true)"
-            )
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-            if nested:
-                cursor.execute(
-                    "SELECT set_config(name, reset_val, true) FROM pg_settings"
-                    " WHERE name IN ('max_parallel_workers_per_gather', 'enable_sort')"
-                )
-        return rows
+    with planner_settings(_PER_MEMBER_SETTINGS, savepoint=False), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def returning_members(scope: Scope) -> Ratio:

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.db import connection, transaction
+
 _CUSTOM = ContextVar("copapp_custom_plans", default=False)
 
 
@@ -43,3 +45,20 @@ def shared_plans():
 
 def custom_plans_wanted() -> bool:
     return _CUSTOM.get()
+
+
+@contextmanager
+def planner_settings(settings: dict[str, str], *, savepoint: bool = True) -> Iterator[None]:
+    """PostgreSQL settings (``set_config(name, value, true)``) for the statements of this block only.
+
+    Such a setting lasts until its transaction ends, so the block runs in one; inside a caller's transaction the
+    settings are given back at the block's end. ``savepoint``: a failing statement rolls back the block alone, with
+    its settings (two statements more inside a caller's transaction)."""
+    names = list(settings)
+    nested = connection.in_atomic_block
+    with transaction.atomic(savepoint=savepoint), connection.cursor() as cursor:
+        calls = ", ".join(["set_config(%s, %s, true)"] * len(names))
+        cursor.execute(f"SELECT {calls}", [part for name in names for part in (name, settings[name])])  # noqa: S608  # nosec B608 # placeholders only
+        yield
+        if nested:
+            cursor.execute("SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name = ANY(%s)", [names])

@@ -40,7 +40,7 @@ from django.utils.safestring import SafeString, mark_safe
 from psycopg.errors import QueryCanceled
 
 import copapp.lookups  # noqa: F401  (registers the `in_ids` lookup)
-from copapp.plans import custom_plans, shared_plans
+from copapp.plans import custom_plans, planner_settings, shared_plans
 from spaces import permissions, search_index, selectors_content
 from spaces.models import Item, ItemKind, Space
 
@@ -271,20 +271,9 @@ class _Postgres:
         capped = matched.order_by()[: cap + 1]
         if self._expected_share(parsed) < COMMON_SHARE:
             return capped.count()
-        nested = connection.in_atomic_block  # then the settings would outlive this block: they are put back
         try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT set_config('enable_bitmapscan', 'off', true), set_config('statement_timeout', %s, true)",
-                    [str(SCAN_TIMEOUT_MS)],
-                )
-                counted = capped.count()
-                if nested:
-                    cursor.execute(
-                        "SELECT set_config(name, reset_val, true) FROM pg_settings "
-                        "WHERE name IN ('enable_bitmapscan', 'statement_timeout')"
-                    )
-                return counted
+            with planner_settings({"enable_bitmapscan": "off", "statement_timeout": str(SCAN_TIMEOUT_MS)}):
+                return capped.count()
         except OperationalError as exc:
             if not isinstance(exc.__cause__, QueryCanceled):  # a lost connection is not a slow count
                 raise
