@@ -125,11 +125,31 @@ def _setting(name: str) -> str:
 @pytest.mark.postgres
 @pytest.mark.parametrize("persona", ["anonymous", "outsider", "viewer", "banned"])
 def test_a_common_word_counted_by_reading_counts_only_what_they_may_see(w, persona, words_always_common):
-    before = (_setting("enable_bitmapscan"), _setting("statement_timeout"))
+    before = (_setting("enable_bitmapscan"), _setting("statement_timeout"), _setting("plan_cache_mode"))
     assert_sees_only_the_public_zebra(w, getattr(w, persona))
     assert total(w.admin, "restrictedword") == 1 and total(w.editor, "hiddenword") == 1
     # the planner's settings are put back, though the test holds the transaction open
-    assert (_setting("enable_bitmapscan"), _setting("statement_timeout")) == before == ("on", "0")
+    after = (_setting("enable_bitmapscan"), _setting("statement_timeout"), _setting("plan_cache_mode"))
+    assert after == before == ("on", "0", "auto")
+
+
+@pytest.mark.postgres
+def test_a_count_by_reading_keeps_one_plan_and_it_counts_what_each_reader_may_see(w, words_always_common):
+    """The count by reading is prepared once its connection has run it a few times, with a generic plan; one plan
+    for every reader, so each reader's permissions must still decide what it counts."""
+    from django.db import connection
+
+    for _ in range(8):  # past psycopg's prepare threshold, and PostgreSQL's five custom plans
+        assert total(w.viewer, "zebra") == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT generic_plans FROM pg_prepared_statements WHERE statement LIKE 'SELECT COUNT(*)%%'")
+        generic = [n for (n,) in cursor.fetchall()]
+    assert generic and max(generic) >= 1
+
+    for persona in ("anonymous", "outsider", "viewer", "banned"):
+        assert_sees_only_the_public_zebra(w, getattr(w, persona))
+    assert total(w.admin, "restrictedword") == 1 and total(w.editor, "hiddenword") == 1
+    assert total(w.viewer, "restrictedword") == 0 and total(w.viewer, "hiddenword") == 0
 
 
 @pytest.mark.postgres
@@ -148,3 +168,4 @@ def test_a_count_by_reading_that_runs_over_its_time_is_counted_again_from_the_in
         assert total(w.viewer, "zebra") == 1
 
     assert slowed and _setting("statement_timeout") == "0" and _setting("enable_bitmapscan") == "on"
+    assert _setting("plan_cache_mode") == "auto"
