@@ -17,6 +17,20 @@ STREAM_KINDS = (ItemKind.PAGE, ItemKind.QUESTION, ItemKind.EVENT, ItemKind.POST,
 # rather than joined again for each kind, which keeps the query's joins (and PostgreSQL's planning time) down.
 STREAM_RELATED = ("author__profile", "page", "question", "event", "post", "poll", "file")
 TYPED = ("page", "question", "event", "post", "poll", "file")
+# What a stream card never shows: the texts of pages, questions, events and polls (a card is their title and
+# counts), and a post's source (its card shows the rendered text). A wiki page's body is kilobytes, twice over
+# with its rendering, and every card's was read and decoded to be thrown away.
+STREAM_DEFERRED = (
+    "page__body",
+    "page__body_html",
+    "question__body",
+    "question__body_html",
+    "event__description",
+    "event__description_html",
+    "poll__description",
+    "poll__description_html",
+    "post__body",
+)
 
 
 def in_space(items, space: Space) -> list[Item]:
@@ -44,6 +58,7 @@ def space_stream(space: Space, user, kind: str | None = None) -> QuerySet[Item]:
         .filter(space=space)
         .filter(~Q(kind=ItemKind.FILE) | Q(file__page__isnull=True, file__event__isnull=True))
         .select_related(*STREAM_RELATED)
+        .defer(*STREAM_DEFERRED)
         .order_by("-publish_at", "-pk")
     )
 
@@ -58,5 +73,6 @@ def space_pinned_posts(space: Space, user) -> QuerySet[Item]:
         Item.objects.visible_to(user, kinds=(ItemKind.POST,))
         .filter(space=space, post__space=space, post__is_pinned=True)
         .select_related(*STREAM_RELATED)
+        .defer(*STREAM_DEFERRED)
         .order_by("-post__pinned_at", "-pk")
     )
