@@ -15,7 +15,14 @@ from django.utils.translation import gettext_lazy
 from members.models import Notification, NotificationKind, NotificationPreferences, SpaceMute
 from spaces.models import Item
 from spaces.permissions import row_is
-from spaces.selectors_content import ITEM_LABEL_RELATED, ITEM_LINK_RELATED, item_label, item_url
+from spaces.selectors_content import (
+    ITEM_LABEL_RELATED,
+    ITEM_LABEL_TEXTS,
+    ITEM_LINK_RELATED,
+    ITEM_LINK_TEXTS,
+    item_label,
+    item_url,
+)
 
 # What a list of notifications reads: who acted, where, and the item with what its link and label need.
 NOTIFICATION_RELATED = ("actor", "space__community", "item__space__community") + tuple(
@@ -25,6 +32,9 @@ NOTIFICATION_RELATED = ("actor", "space__community", "item__space__community") +
 # not where it leads (the page links through ``open_url``). A third of the tables: the statement with every link's
 # tables cost PostgreSQL 2.4 ms to plan at scale, and Django as long again to build and read.
 NOTIFICATION_LABEL_RELATED = ("actor", "space") + tuple(f"item__{name}" for name in ITEM_LABEL_RELATED)
+# Neither reads the joined rows' long texts (an answer's body, the search text of a comment's target: a PDF's words).
+NOTIFICATION_TEXTS = tuple(f"item__{name}" for name in ITEM_LINK_TEXTS)
+NOTIFICATION_LABEL_TEXTS = tuple(f"item__{name}" for name in ITEM_LABEL_TEXTS)
 
 
 def _shown_q(user) -> Q:
@@ -48,8 +58,10 @@ def with_related(notifications, *, links: bool = True) -> list[Notification]:
     keys = [getattr(notification, "pk", notification) for notification in notifications]
     if not keys:
         return []
-    related = NOTIFICATION_RELATED if links else NOTIFICATION_LABEL_RELATED
-    rows = Notification.objects.select_related(*related).in_bulk(keys)
+    related, texts = (
+        (NOTIFICATION_RELATED, NOTIFICATION_TEXTS) if links else (NOTIFICATION_LABEL_RELATED, NOTIFICATION_LABEL_TEXTS)
+    )
+    rows = Notification.objects.select_related(*related).defer(*texts).in_bulk(keys)
     return [rows[key] for key in keys if key in rows]
 
 

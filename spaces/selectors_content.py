@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Value
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -43,6 +44,28 @@ ITEM_LINK_RELATED = (
     "comment__target__post",
     "comment__target__poll",
 )
+
+
+def _long_texts(paths: tuple[str, ...]) -> tuple[str, ...]:
+    """The long texts (text fields: bodies, descriptions and their renderings) of the content rows joined along
+    ``paths`` (the space and community aside), for ``.defer()``: a link or a label never reads them, and a list
+    of twenty results carried kilobytes of each."""
+    deferred = []
+    for path in paths:
+        model, parts = Item, path.split("__")
+        for n, part in enumerate(parts, 1):
+            model = model._meta.get_field(part).related_model
+            if parts[0] != "space":
+                prefix = "__".join(parts[:n])
+                deferred += [
+                    f"{prefix}__{field.name}"
+                    for field in model._meta.concrete_fields
+                    if isinstance(field, models.TextField)
+                ]
+    return tuple(dict.fromkeys(deferred))
+
+
+ITEM_LINK_TEXTS = _long_texts(ITEM_LINK_RELATED)
 # What ``item_label`` reads besides the item: a comment's target, an answer's question, a file's name.
 ITEM_LABEL_RELATED = (
     "file",
@@ -50,6 +73,7 @@ ITEM_LABEL_RELATED = (
     "comment__target__file",
     "comment__target__answer__question",
 )
+ITEM_LABEL_TEXTS = _long_texts(ITEM_LABEL_RELATED)
 
 
 # --- Links and labels for any item --------------------------------------------------------------------------
