@@ -284,6 +284,7 @@ def space_trash(space: Space) -> QuerySet[Item]:
     return (
         Item.objects.filter(space=space, deleted_at__isnull=False)
         .select_related("deleted_by", "author", *ITEM_LINK_RELATED)
+        .defer(*ITEM_LINK_TEXTS)
         .order_by("-deleted_at", "kind", "pk")
     )
 
@@ -316,6 +317,7 @@ def recent_changes(space: Space, user) -> QuerySet[Item]:
         Item.objects.visible_to(user)
         .filter(space=space)
         .select_related("author", "page__last_edited_by", *ITEM_LINK_RELATED)
+        .defer(*ITEM_LINK_TEXTS)
         .order_by("-updated_at", "-pk")
     )
 

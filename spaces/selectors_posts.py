@@ -141,6 +141,7 @@ def saved_items(user) -> QuerySet[Bookmark]:
     return (
         Bookmark.objects.filter(user=user, item__in=Item.objects.visible_to(user))
         .select_related("item__author", *(f"item__{name}" for name in selectors_content.ITEM_LINK_RELATED))
+        .defer(*(f"item__{name}" for name in selectors_content.ITEM_LINK_TEXTS))
         .order_by("-created_at", "-pk")
     )
 
