@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from spaces import permissions
 from spaces.models import Bookmark, Comment, Item, ItemKind, ModerationState, Reaction, Space, Watch
+from spaces.models.items import SEARCH_FIELDS
 
 User = get_user_model()
 
@@ -46,10 +47,11 @@ ITEM_LINK_RELATED = (
 )
 
 
-def _long_texts(paths: tuple[str, ...]) -> tuple[str, ...]:
-    """The long texts (text fields: bodies, descriptions and their renderings) of the content rows joined along
-    ``paths`` (the space and community aside), for ``.defer()``: a link or a label never reads them, and a list
-    of twenty results carried kilobytes of each."""
+def long_texts(paths: tuple[str, ...]) -> tuple[str, ...]:
+    """The long texts (text fields: bodies, descriptions and their renderings; an item's search text and vector)
+    of the content rows joined along ``paths`` (the space and community aside), for ``.defer()``: a link or a label
+    never reads them, and a list of twenty results carried kilobytes of each. (The item manager defers an item's
+    own search fields, not those of an item reached through a join: a comment's target.)"""
     deferred = []
     for path in paths:
         model, parts = Item, path.split("__")
@@ -60,12 +62,12 @@ def _long_texts(paths: tuple[str, ...]) -> tuple[str, ...]:
                 deferred += [
                     f"{prefix}__{field.name}"
                     for field in model._meta.concrete_fields
-                    if isinstance(field, models.TextField)
+                    if isinstance(field, models.TextField) or (model is Item and field.name in SEARCH_FIELDS)
                 ]
     return tuple(dict.fromkeys(deferred))
 
 
-ITEM_LINK_TEXTS = _long_texts(ITEM_LINK_RELATED)
+ITEM_LINK_TEXTS = long_texts(ITEM_LINK_RELATED)
 # What ``item_label`` reads besides the item: a comment's target, an answer's question, a file's name.
 ITEM_LABEL_RELATED = (
     "file",
@@ -73,7 +75,7 @@ ITEM_LABEL_RELATED = (
     "comment__target__file",
     "comment__target__answer__question",
 )
-ITEM_LABEL_TEXTS = _long_texts(ITEM_LABEL_RELATED)
+ITEM_LABEL_TEXTS = long_texts(ITEM_LABEL_RELATED)
 
 
 # --- Links and labels for any item --------------------------------------------------------------------------

@@ -11,26 +11,17 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from spaces.models import Item, ItemKind, Space
+from spaces.selectors_content import long_texts
 
 STREAM_KINDS = (ItemKind.PAGE, ItemKind.QUESTION, ItemKind.EVENT, ItemKind.POST, ItemKind.POLL, ItemKind.FILE)
 # Every row of a space's stream is in that space: its space (and the typed row's) is handed over by ``in_space``
 # rather than joined again for each kind, which keeps the query's joins (and PostgreSQL's planning time) down.
 STREAM_RELATED = ("author__profile", "page", "question", "event", "post", "poll", "file")
 TYPED = ("page", "question", "event", "post", "poll", "file")
-# What a stream card never shows: the texts of pages, questions, events and polls (a card is their title and
-# counts), and a post's source (its card shows the rendered text). A wiki page's body is kilobytes, twice over
-# with its rendering, and every card's was read and decoded to be thrown away.
-STREAM_DEFERRED = (
-    "page__body",
-    "page__body_html",
-    "question__body",
-    "question__body_html",
-    "event__description",
-    "event__description_html",
-    "poll__description",
-    "poll__description_html",
-    "post__body",
-)
+# What a stream card never shows: the long texts of its typed rows (a card is a page's, question's, event's or
+# poll's title and counts), except a post's rendered text, which is the card. A wiki page's body is kilobytes,
+# twice over with its rendering, and every card's was read and decoded to be thrown away.
+STREAM_DEFERRED = tuple(name for name in long_texts(TYPED) if name != "post__body_html")
 
 
 def in_space(items, space: Space) -> list[Item]:
