@@ -68,6 +68,18 @@ def long_texts(paths: tuple[str, ...]) -> tuple[str, ...]:
 
 
 ITEM_LINK_TEXTS = long_texts(ITEM_LINK_RELATED)
+
+
+def with_links(rows: QuerySet, via: str = "") -> QuerySet:
+    """``rows`` with what ``item_url`` and ``item_label`` read joined in (``ITEM_LINK_RELATED``; reached through
+    the relation ``via`` when the rows are not items) and the long texts of those joins left out: for lists of
+    links and labels. A list that shows texts (the moderation queue's excerpts) joins ``ITEM_LINK_RELATED`` itself."""
+    prefix = f"{via}__" if via else ""
+    return rows.select_related(*(prefix + name for name in ITEM_LINK_RELATED)).defer(
+        *(prefix + name for name in ITEM_LINK_TEXTS)
+    )
+
+
 # What ``item_label`` reads besides the item: a comment's target, an answer's question, a file's name.
 ITEM_LABEL_RELATED = (
     "file",
@@ -284,9 +296,8 @@ def space_trash(space: Space) -> QuerySet[Item]:
     see every item of their space (restricted and hidden ones included), so no further filter applies.
     """
     return (
-        Item.objects.filter(space=space, deleted_at__isnull=False)
-        .select_related("deleted_by", "author", *ITEM_LINK_RELATED)
-        .defer(*ITEM_LINK_TEXTS)
+        with_links(Item.objects.filter(space=space, deleted_at__isnull=False))
+        .select_related("deleted_by", "author")
         .order_by("-deleted_at", "kind", "pk")
     )
 
@@ -316,10 +327,8 @@ class Change:
 def recent_changes(space: Space, user) -> QuerySet[Item]:
     """Items of the space the user may see, most recently changed first."""
     return (
-        Item.objects.visible_to(user)
-        .filter(space=space)
-        .select_related("author", "page__last_edited_by", *ITEM_LINK_RELATED)
-        .defer(*ITEM_LINK_TEXTS)
+        with_links(Item.objects.visible_to(user).filter(space=space))
+        .select_related("author", "page__last_edited_by")
         .order_by("-updated_at", "-pk")
     )
 

@@ -139,9 +139,8 @@ def saved_items(user) -> QuerySet[Bookmark]:
     turned closed) simply stops showing; it comes back if the item becomes visible again.
     """
     return (
-        Bookmark.objects.filter(user=user, item__in=Item.objects.visible_to(user))
-        .select_related("item__author", *(f"item__{name}" for name in selectors_content.ITEM_LINK_RELATED))
-        .defer(*(f"item__{name}" for name in selectors_content.ITEM_LINK_TEXTS))
+        selectors_content.with_links(Bookmark.objects.filter(user=user, item__in=Item.objects.visible_to(user)), "item")
+        .select_related("item__author")
         .order_by("-created_at", "-pk")
     )
 

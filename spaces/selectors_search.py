@@ -623,11 +623,7 @@ def search(
             with shared_plans():
                 # No ORDER BY (the ids give the order): with one, Django hashes each of the ~300 joined columns
                 # to look for the sort key among them (15.5 -> 13.3 ms of CPU per search on the demo data).
-                rows = (
-                    shown.select_related(*selectors_content.ITEM_LINK_RELATED)
-                    .defer(*selectors_content.ITEM_LINK_TEXTS)
-                    .order_by()
-                )
+                rows = selectors_content.with_links(shown).order_by()
                 by_id = {item.pk: item for item in rows}
         results = [_result(by_id[pk], parsed) for pk in ids if pk in by_id]
         return SearchResults(
@@ -640,10 +636,7 @@ def search(
     with transaction.atomic():  # the threshold is set for this transaction only
         engine.set_similarity_threshold()
         similar = engine.similar_titles(items.filter(kind__in=TITLED_KINDS), parsed.plain())
-        paginator = Paginator(
-            similar.select_related(*selectors_content.ITEM_LINK_RELATED).defer(*selectors_content.ITEM_LINK_TEXTS),
-            per_page,
-        )
+        paginator = Paginator(selectors_content.with_links(similar), per_page)
         page_obj = paginator.get_page(page)
         results = [_result(item, parsed) for item in page_obj.object_list]
     return SearchResults(results=results, total=paginator.count, page=page_obj, similar_titles=bool(results))
@@ -664,7 +657,7 @@ def title_suggestions(user, query: str, *, limit: int = SUGGESTION_LIMIT) -> lis
     items = matching(Item.objects.visible_to(user).filter(kind__in=TITLED_KINDS), query, title_only=True)
     if items is None:
         return []
-    rows = items.select_related(*selectors_content.ITEM_LINK_RELATED).defer(*selectors_content.ITEM_LINK_TEXTS)[:limit]
+    rows = selectors_content.with_links(items)[:limit]
     return [
         Suggestion(
             title=selectors_content.item_label(item),
