@@ -15,6 +15,7 @@ from analytics.models import (
     MemberDay,
     MemberEra,
     MemberMonth,
+    MemberStanding,
     PointsPolicy,
     RollupState,
 )
@@ -91,6 +92,13 @@ class MemberMonthAdmin(ReadOnlyAdmin):
 class MemberEraAdmin(ReadOnlyAdmin):
     list_display = ["era", "member_id", "community_id", "space_id", "months", "active_months"]
     ordering = ["-era", "member_id"]
+    show_full_result_count = False
+
+
+@admin.register(MemberStanding)
+class MemberStandingAdmin(ReadOnlyAdmin):
+    list_display = ["member_id", "community_id", "joined_at", "last_month", "active_months"]
+    ordering = ["community_id", "member_id"]
     show_full_result_count = False
 
 

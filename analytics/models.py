@@ -128,10 +128,18 @@ class MemberMonth(models.Model):
     )
 
     class Meta:
-        # One index serves the triggers' upserts (its key), and the metrics, which read a scope's months.
+        # One index serves the triggers' upserts (its key), and the metrics, which read a scope's months. The
+        # second finds one member's whole-community months, which the triggers fold into ``MemberStanding``.
         constraints = [
             models.UniqueConstraint(
                 fields=["community_id", "space_id", "month", "member_id"], name="analytics_membermonth_unique"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["member_id", "community_id", "month"],
+                condition=Q(space_id=0),
+                name="analytics_membermonth_member",
             )
         ]
         verbose_name = _("member month")
@@ -177,6 +185,47 @@ class MemberEra(models.Model):
     def of(cls, month: date) -> tuple[int, int]:
         """(era, bit) of the month of ``month``."""
         return divmod(month.year * 12 + month.month - 1, cls.MONTHS)
+
+
+class MemberStanding(models.Model):
+    """One member in one community as a whole: when they joined it (``joined_at``, empty once they have left) and
+    their recent activity, folded from the whole-community ``MemberMonth`` rows. ``last_month`` is the latest month
+    with an active day (``year * 12 + month - 1``), ``mask0``..``mask2`` are the day masks of that month and the two
+    before it, and bit ``k`` of ``active_months`` is set when month ``last_month - k`` has an active day (k < 63).
+
+    The return rate and the cohort table of whole communities read one row per member here instead of the
+    memberships, the months and the eras together. Written by the database: triggers on the memberships and on the
+    months (migration 0006) keep it in the same statement; a row exists while the member belongs to the community
+    or has months in it."""
+
+    RECENT_MONTHS = 63
+
+    member_id = models.BigIntegerField(_("member ID"))
+    community_id = models.BigIntegerField(_("community ID"))
+    joined_at = models.DateTimeField(_("joined"), null=True, blank=True, help_text="Empty when not a member now.")
+    last_month = models.IntegerField(
+        _("last active month"), null=True, blank=True, help_text="year * 12 + month - 1 of the latest active month."
+    )
+    mask0 = models.PositiveIntegerField(_("days of the last active month"), default=0)
+    mask1 = models.PositiveIntegerField(_("days of the month before"), default=0)
+    mask2 = models.PositiveIntegerField(_("days of two months before"), default=0)
+    active_months = models.PositiveBigIntegerField(
+        _("active months (bit mask)"), default=0, help_text="Bit k: active in month last_month - k."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["community_id", "member_id"], name="analytics_memberstanding_unique")
+        ]
+        verbose_name = _("member standing")
+        verbose_name_plural = _("member standings")
+
+    def __str__(self) -> str:
+        return f"member {self.member_id} in {self.community_id}"
+
+    @staticmethod
+    def month_index(month: date) -> int:
+        return month.year * 12 + month.month - 1
 
 
 class ActivityBucket(models.Model):
