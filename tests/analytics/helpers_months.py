@@ -1,11 +1,14 @@
-"""``MemberMonth`` and ``MemberEra`` as they must be: the fold of the member days (and of the months), worked out here
-in Python, independently of the database triggers that keep the tables (migration 0004)."""
+"""``MemberMonth``, ``MemberEra`` and ``MemberStanding`` as they must be: the fold of the member days (of the months,
+and of the memberships), worked out here in Python, independently of the database triggers that keep the tables
+(migrations 0004 and 0006)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 
-from analytics.models import MemberDay, MemberEra, MemberMonth
+from analytics.models import MemberDay, MemberEra, MemberMonth, MemberStanding
+from communities.models import CommunityMembership
 
 MONTH_FIELDS = (
     "days",
@@ -63,6 +66,37 @@ def era_rows() -> dict[tuple, tuple]:
 
 
 def assert_folds_agree() -> None:
-    """The monthly and five-year roll-ups are exactly the fold of the member days."""
+    """The monthly and five-year roll-ups are exactly the fold of the member days, and the standing rows that of
+    the memberships and the months."""
     assert month_rows() == months_of_days()
     assert era_rows() == eras_of_months()
+    assert standing_rows() == expected_standing()
+
+
+def month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def expected_standing() -> dict[tuple[int, int], tuple]:
+    """(member, community) -> (joined_at, last_month, mask0, mask1, mask2, active_months), worked out in Python from
+    the memberships and the whole-community months."""
+    masks: dict[tuple[int, int], dict[int, int]] = {}
+    for row in MemberMonth.objects.filter(space_id=0, active_mask__gt=0):
+        masks.setdefault((row.member_id, row.community_id), {})[month_index(row.month)] = row.active_mask
+    joined = {(m.user_id, m.community_id): m.joined_at for m in CommunityMembership.objects.all()}
+    rows = {}
+    for key in set(masks) | set(joined):
+        months = masks.get(key, {})
+        last = max(months, default=None)
+        if last is None:
+            rows[key] = (joined.get(key), None, 0, 0, 0, 0)
+            continue
+        bits = sum(1 << (last - index) for index in months if last - index < MemberStanding.RECENT_MONTHS)
+        rows[key] = (joined.get(key), last, *(months.get(last - back, 0) for back in range(3)), bits)
+    return rows
+
+
+def standing_rows() -> dict[tuple[int, int], tuple]:
+    fields = ("joined_at", "last_month", "mask0", "mask1", "mask2", "active_months")
+    rows = MemberStanding.objects.values_list("member_id", "community_id", *fields)
+    return {(row[0], row[1]): row[2:] for row in rows}

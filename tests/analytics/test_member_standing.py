@@ -15,43 +15,15 @@ from django.db import connection
 
 from analytics import metrics
 from analytics.metrics import Scope
-from analytics.models import MemberDay, MemberMonth, MemberStanding
+from analytics.models import MemberDay, MemberStanding
 from communities.models import CommunityMembership
+from tests.analytics.helpers_months import expected_standing, month_index, standing_rows
 from tests.factories import make_community, make_user
 
 pytestmark = pytest.mark.django_db
 
 MIGRATION = importlib.import_module("analytics.migrations.0006_memberstanding")
 TODAY = date(2026, 3, 14)
-
-
-def month_index(day: date) -> int:
-    return day.year * 12 + day.month - 1
-
-
-def expected_standing() -> dict[tuple[int, int], tuple]:
-    """(member, community) -> (joined_at, last_month, mask0, mask1, mask2, active_months), worked out in Python from
-    the memberships and the whole-community months."""
-    masks: dict[tuple[int, int], dict[int, int]] = {}
-    for row in MemberMonth.objects.filter(space_id=0, active_mask__gt=0):
-        masks.setdefault((row.member_id, row.community_id), {})[month_index(row.month)] = row.active_mask
-    joined = {(m.user_id, m.community_id): m.joined_at for m in CommunityMembership.objects.all()}
-    rows = {}
-    for key in set(masks) | set(joined):
-        months = masks.get(key, {})
-        last = max(months, default=None)
-        if last is None:
-            rows[key] = (joined.get(key), None, 0, 0, 0, 0)
-            continue
-        bits = sum(1 << (last - index) for index in months if last - index < MemberStanding.RECENT_MONTHS)
-        rows[key] = (joined.get(key), last, *(months.get(last - back, 0) for back in range(3)), bits)
-    return rows
-
-
-def standing_rows() -> dict[tuple[int, int], tuple]:
-    fields = ("joined_at", "last_month", "mask0", "mask1", "mask2", "active_months")
-    rows = MemberStanding.objects.values_list("member_id", "community_id", *fields)
-    return {(row[0], row[1]): row[2:] for row in rows}
 
 
 def active_day(member_id: int, community_id: int, day: date, **values) -> MemberDay:
