@@ -31,6 +31,7 @@ import calendar
 import statistics
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
@@ -693,10 +694,13 @@ def _run_per_member(sql: str, params: list) -> list[tuple]:
     (with counting per pair) 107 -> 94 ms. One statement more (two inside a caller's transaction, which gets its
     settings back)."""
     if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-    with planner_settings(_PER_MEMBER_SETTINGS, savepoint=False), connection.cursor() as cursor:
+        return _fetch(sql, params)
+    with planner_settings(_PER_MEMBER_SETTINGS, savepoint=False):
+        return _fetch(sql, params)
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -738,13 +742,7 @@ def _flag(condition: Q, bit: int) -> Case:
     return Case(When(condition, then=Value(bit)), default=Value(0), output_field=IntegerField())
 
 
-def _fetch(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _standing_sql(scope: Scope, rows: QuerySet, aggregates: str) -> tuple[str, list, object]:
+def _standing_sql(scope: Scope, rows: QuerySet, aggregates: str) -> tuple[str, list, Callable]:
     """SQL (with its parameters, and the function that runs a query around it) giving one row per member from the
     standing ``rows`` (a ``values_list`` starting with the member id): grouped into ``aggregates`` when the scope
     has several communities, since a member may have a row in each; as they are for one community."""
@@ -921,7 +919,8 @@ def _cohort_counts_standing(
     last = MemberStanding.month_index(_month_start(end))
     window_bits = (1 << months) - 1
     recent = Q(last_month__lte=last, last_month__gt=last - months)
-    # typed: an untyped Python int is sent as a 4-byte integer when parameters travel apart from the SQL
+    # The row's months of the window (all but end's own), moved to their bits. The final mask is typed: an untyped
+    # Python int is sent as a 4-byte integer when parameters travel apart from the SQL.
     earlier = Case(
         When(recent, then=F("active_months").bitand(window_bits).bitleftshift(Value(last) - F("last_month"))),
         default=Value(0),
