@@ -95,6 +95,46 @@ def test_of_two_equally_near_words_the_more_common_is_chosen(w, filler):
     assert selectors_search.search(w.viewer, "linkagu").corrected == "linkage"
 
 
+@pytest.fixture
+def words_always_rare(monkeypatch):
+    """Every query counted from the text index, which first asks whether each word occurs at all."""
+    monkeypatch.setattr(selectors_search, "COMMON_SHARE", 2.0)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "query",
+    [
+        "zanzibar protocol",  # words an admin deleted from the word list
+        "protocol zanzib",  # ...and the last word typed, as a prefix
+        "quokka census",  # a word written since the last collection (still queued)
+        "sdg2030 census",  # a word the list never holds (a digit)
+    ],
+)
+def test_a_word_the_word_list_lacks_is_still_found(w, filler, words_always_rare, query):
+    page(w.space, w.editor, "Zanzibar protocol", "Census of sdg2030 indicators.")
+    search_index.search_words_collect()
+    SearchWord.objects.filter(word__in=["zanzibar", "protocol"]).delete()
+    page(w.space, w.editor, "Quokka census", "Counting animals.")
+    assert not SearchWord.objects.filter(word__in=["zanzibar", "protocol", "quokka", "sdg2030"]).exists()
+
+    found = selectors_search.search(w.viewer, query)
+
+    assert (found.total, found.corrected, found.similar_titles) == (1, "", False)  # found as typed
+    assert len(found.results) == 1
+
+
+@pytest.mark.postgres
+def test_a_misspelled_word_counted_from_the_text_index_is_corrected(w, filler, words_always_rare):
+    page(w.space, w.editor, "Record linkage guide", "Probabilistic matching of two registers.")
+    search_index.search_words_collect()
+
+    found = selectors_search.search(w.viewer, "recrod linkage")
+
+    assert (found.corrected, found.total) == ("record linkage", 1)
+    assert result_titles(found) == ["Record linkage guide"]
+
+
 @pytest.mark.postgres
 def test_the_word_list_follows_writes_and_a_rebuild_forgets_words_no_item_holds(w):
     created = page(w.space, w.editor, "Seasonal adjustment", "X-13 and TRAMO.")
