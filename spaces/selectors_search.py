@@ -299,7 +299,7 @@ class _Postgres:
         if self._expected_share(parts) < COMMON_SHARE:
             return indexed.filter(self._each_word_occurs(parts))[: cap + 1].count()
         # The generic plan cannot fold to_tsquery(...) of a parameter into a constant, and parsed it again for every
-        # row read: 40-60 ms instead of 10 for "disaster statistics Fiji" (10,000 rows) at the scale data set.
+        # row read: 25-110 ms instead of 13-20 for "disaster statistics Fiji" (10,000 rows) at the scale data set.
         read = items.filter(search_vector=self._query(parsed, once=True)).order_by().values("pk")
         try:
             with planner_settings(_SCAN_SETTINGS), shared_plans():
