@@ -1,4 +1,5 @@
-"""Per-request member settings: their time zone, and the rule that site staff use two-factor authentication."""
+"""Per-request member settings: the member read once, their time zone, and the rule that site staff use
+two-factor authentication."""
 
 import zoneinfo
 
@@ -6,9 +7,30 @@ from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import LazyObject
 
 TZ_SESSION_KEY = "member_tz"
 MFA_SESSION_KEY = "staff_mfa_ok"
+
+
+class ResolvedUserMiddleware:
+    """Right after ``AuthenticationMiddleware``: ``request.user`` becomes the member (or ``AnonymousUser``) itself
+    instead of Django's lazy proxy for it.
+
+    Every page reads the member hundreds of times (about 400 for a wiki page: permission checks, templates, the
+    header), and each read through the proxy costs a wrapper call and an attribute lookup more (2% of the page's
+    function calls). The language and time zone middleware read it for every request anyway, so reading it first
+    costs nothing more; ``login()`` and ``logout()`` replace it as before."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if isinstance(user, LazyObject):
+            user.is_authenticated  # noqa: B018 - evaluates the proxy (the session, then the member)
+            request.user = user._wrapped
+        return self.get_response(request)
 
 
 class MemberTimezoneMiddleware:
