@@ -9,6 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from spaces import selectors_search
 from spaces.models import Visibility
 from tests.factories import make_space
 from tests.search.helpers import page, question
@@ -152,7 +153,9 @@ def _add_mixed(w, start: int, stop: int) -> None:
 
 
 @pytest.mark.parametrize("persona", ["anonymous", "viewer"])
-def test_search_page_queries_are_the_same_for_3_and_30_results(w, persona):
+@pytest.mark.parametrize("common_share", [2.0, 0.0], ids=["counted first", "recent matches first"])
+def test_search_page_queries_are_the_same_for_3_and_30_results(w, persona, common_share, monkeypatch):
+    monkeypatch.setattr(selectors_search, "COMMON_SHARE", common_share)  # both ways PostgreSQL takes the count
     browser = Client() if persona == "anonymous" else client_for(getattr(w, persona))
     url = f"{SEARCH}?q=energy&community={w.community.slug}"
     _add_mixed(w, 0, 3)
@@ -162,7 +165,7 @@ def test_search_page_queries_are_the_same_for_3_and_30_results(w, persona):
 
     assert few == many
     # the header's counts come from the cache; the results are ranked on narrow rows, then the page's rows are read;
-    # PostgreSQL's planner is asked first how common the words are (selectors_search._Postgres.count)
+    # PostgreSQL's planner is asked first how common the words are (selectors_search._Postgres.is_common)
     assert many == {"anonymous": 6, "viewer": 8}[persona] + (connection.vendor == "postgresql")
 
 
