@@ -4,6 +4,7 @@ number of queries (issue 4, item 8)."""
 from datetime import datetime, timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from spaces import services
@@ -127,12 +128,19 @@ def test_stream_query_count_does_not_grow_with_content(world_factory, reader):
     browser = client_for(getattr(w, reader))
     url = w.space.get_absolute_url()
     _one_of_each(w, 0)
+    _library_file(w, 0)
     few = queries_for(browser, url)
     for n in range(1, 6):
         _one_of_each(w, n)
+        _library_file(w, n)
         post_services.like_toggle(actor=make_member_who_likes(w), item=Item.objects.filter(kind=ItemKind.POST).first())
     many = queries_for(browser, url)
     assert few == many, queries_report(browser, url)
+
+
+def _library_file(w, n: int) -> Item:
+    upload = SimpleUploadedFile(f"tables-{n}.csv", b"year,count\n2024,12\n")
+    return services.file_upload(actor=w.editor, space=w.space, upload=upload).item
 
 
 def make_member_who_likes(w):
