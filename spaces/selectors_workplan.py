@@ -59,8 +59,9 @@ def work_plan_summary(space: Space, user) -> dict:
     milestones done of total (dropped ones do not count), progress percent, the next deadline (the earliest open
     milestone due today or later) and the overdue milestones (open, due before today).
 
-    Two queries, whatever the number of milestones: the plan with the counts, then the next and the first overdue
-    milestones. The caller decides whether the user may read the space.
+    Two queries at most, whatever the number of milestones: the plan with the counts, then, when some milestone is
+    open, the next and the first overdue milestones (most spaces have no open milestone, and asking cost 1.5 ms of
+    the space home). The caller decides whether the user may read the space.
     """
     today = space_today(space)
     row = (
@@ -75,13 +76,15 @@ def work_plan_summary(space: Space, user) -> dict:
     )
     plan = getattr(row, "work_plan", None)
     progress = _progress(row.milestones_total, row.milestones_done, row.milestones_overdue)
-    open_milestones = Milestone.objects.filter(space=space, status__in=OPEN_STATUSES)
-    next_pk = open_milestones.filter(due_date__gte=today).order_by("due_date", "pk").values("pk")[:1]
-    shown = list(
-        open_milestones.filter(Q(due_date__lt=today) | Q(pk=Subquery(next_pk)))
-        .annotate(is_next=Case(When(due_date__gte=today, then=Value(0)), default=Value(1)))
-        .order_by("is_next", "due_date", "pk")[: OVERDUE_SHOWN + 1]
-    )
+    shown = []
+    if row.milestones_total > row.milestones_done:  # some are open (neither done nor dropped)
+        open_milestones = Milestone.objects.filter(space=space, status__in=OPEN_STATUSES)
+        next_pk = open_milestones.filter(due_date__gte=today).order_by("due_date", "pk").values("pk")[:1]
+        shown = list(
+            open_milestones.filter(Q(due_date__lt=today) | Q(pk=Subquery(next_pk)))
+            .annotate(is_next=Case(When(due_date__gte=today, then=Value(0)), default=Value(1)))
+            .order_by("is_next", "due_date", "pk")[: OVERDUE_SHOWN + 1]
+        )
     next_milestone = shown[0] if shown and shown[0].is_next == 0 else None
     overdue = [m for m in shown if m.is_next == 1][:OVERDUE_SHOWN]
     return {

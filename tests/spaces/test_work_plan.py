@@ -311,6 +311,22 @@ def test_summary_shows_progress_next_deadline_and_overdue(open_world):
     assert "1 overdue milestone" in html and "Late draft" in html
 
 
+def test_a_plan_with_no_open_milestone_is_summed_up_without_looking_for_deadlines(open_world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    w = open_world
+    milestone(w, "Late but done", due=-2, status=MilestoneStatus.DONE)
+    milestone(w, "Dropped idea", due=4, status=MilestoneStatus.DROPPED)
+
+    with CaptureQueriesContext(connection) as ctx:
+        summary = selectors_workplan.work_plan_summary(w.space, w.viewer)
+
+    assert (summary["done"], summary["total"], summary["percent"], summary["overdue_count"]) == (1, 1, 100, 0)
+    assert summary["next_milestone"] is None and summary["overdue"] == [] and summary["has_work_plan"]
+    assert not [q for q in ctx.captured_queries if q["sql"].startswith('SELECT "spaces_milestone"')]
+
+
 def test_overdue_is_decided_by_the_communitys_date(open_world, time_machine):
     w = open_world
     w.community.time_zone = "Pacific/Auckland"  # already 11 June there at 20:00 UTC on 10 June
