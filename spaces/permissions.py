@@ -448,15 +448,24 @@ SPACE_ACTIONS = {
 
 
 def get_space_for_user(
-    user, community_slug: str, space_slug: str, action: str = "view", *, with_watch: bool = False
+    user,
+    community_slug: str,
+    space_slug: str,
+    action: str = "view",
+    *,
+    with_watch: bool = False,
+    facts: dict | None = None,
 ) -> Space:
     """The space for ``action``: 404 when the user may not see it at all, 403 when they may see it but not act.
 
-    ``with_watch`` reads whether the user watches the space in the same query (``space.watched_by_me``).
+    ``with_watch`` reads whether the user watches the space in the same query (``space.watched_by_me``); ``facts``
+    (name: expression on the space row) reads other facts a page needs about the space in it too.
     """
     spaces = Space.objects.select_related("community")
     if with_watch and user.is_authenticated:
         spaces = spaces.annotate(watched_by_me=Exists(Watch.objects.filter(user=user, space_id=OuterRef("pk"))))
+    if facts:
+        spaces = spaces.annotate(**facts)
     try:
         space = spaces.get(community__slug=community_slug, slug=space_slug)
     except Space.DoesNotExist as exc:

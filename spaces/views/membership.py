@@ -81,7 +81,13 @@ STREAM_PAGE_SIZE = 20
 
 # --- Space pages -------------------------------------------------------------------------------------------------
 def space_home(request, community_slug, space_slug):
-    space = permissions.get_space_for_user(request.user, community_slug, space_slug, with_watch=True)
+    space = permissions.get_space_for_user(
+        request.user,
+        community_slug,
+        space_slug,
+        with_watch=True,
+        facts={"has_pinned": selectors_stream.has_pinned_posts()},
+    )
     context = _space_context(request, space)
     if context["can_read"]:
         kind = request.GET.get("kind") if request.GET.get("kind") in selectors_stream.STREAM_KINDS else None
@@ -97,7 +103,7 @@ def space_home(request, community_slug, space_slug):
             stream_kinds=[(k, ItemKind(k).label) for k in selectors_stream.STREAM_KINDS],
             pinned_items=(
                 selectors_stream.in_space(selectors_stream.space_pinned_posts(space, request.user), space)
-                if page.number == 1
+                if page.number == 1 and space.has_pinned
                 else []
             ),
             now=timezone.now(),

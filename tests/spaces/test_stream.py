@@ -10,6 +10,7 @@ from django.utils import timezone
 from spaces import services
 from spaces.models import Item, ItemKind, Visibility
 from spaces.services import events as event_services
+from spaces.services import moderation as moderation_services
 from spaces.services import polls as poll_services
 from spaces.services import posts as post_services
 from tests.factories import make_user
@@ -110,6 +111,23 @@ def test_pinned_posts_are_shown_above_the_stream(world_factory):
     assert [i.pk for i in response.context["pinned_items"]] == [post.item.pk]
     html = response.content.decode()
     assert html.index("Read this first") < html.index("Next meeting in June or July")
+
+
+def test_a_pinned_post_shows_where_its_reader_may_see_it_and_leaves_when_unpinned(world_factory):
+    """The space row says whether it has pinned posts in any state; which of them show is the reader's query."""
+    w = world_factory(Visibility.OPEN)
+    post = post_services.post_create(actor=w.editor, space=w.space, body="Read this first: how we work")
+    post_services.post_pin(actor=w.moderator, post=post)
+    moderation_services.item_hide(actor=w.moderator, item=post.item, reason="outdated")
+
+    def pinned(user) -> list[int]:
+        return [i.pk for i in client_for(user).get(w.space.get_absolute_url()).context["pinned_items"]]
+
+    assert pinned(w.viewer) == [] and pinned(w.moderator) == [post.item.pk]
+    moderation_services.item_unhide(actor=w.moderator, item=post.item)
+    assert pinned(w.viewer) == [post.item.pk]
+    post_services.post_unpin(actor=w.moderator, post=post)
+    assert pinned(w.viewer) == [] and pinned(w.moderator) == []
 
 
 def test_stream_is_paginated(world_factory):
