@@ -189,7 +189,7 @@ def comment_thread(target: Item, user) -> list[Comment]:
     visible = Item.objects.filter(permissions.visible_comments_on_seen_target_q(user))
     comments = list(
         Comment.objects.filter(target=target, item__in=visible)
-        .select_related("item__author__profile", "item__space")
+        .select_related("item__author")
         .prefetch_related(_versions_prefetch())
         .annotate(**reaction_annotations(user))
         .order_by("created_at", "pk")

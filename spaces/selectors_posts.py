@@ -24,7 +24,7 @@ def post_list(user, space: Space) -> QuerySet[Post]:
     """Pinned posts first (most recently pinned first), then the newest (a scheduled post by its time)."""
     return (
         visible_posts(user, space)
-        .select_related("item__author__profile")
+        .select_related("item__author")
         .annotate(**selectors_content.reaction_annotations(user))
         .order_by("-is_pinned", "-pinned_at", "-created_at", "-pk")
     )
@@ -68,7 +68,7 @@ def get_post_for_user(user, community_slug: str, space_slug: str, post_id: int, 
     space = permissions.get_space_for_user(user, community_slug, space_slug, action="read")
     post = (
         visible_posts(user, space)
-        .select_related("item__author__profile")
+        .select_related("item__author")
         .annotate(**selectors_content.reaction_annotations(user))
         .filter(pk=post_id)
         .first()

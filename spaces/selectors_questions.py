@@ -58,7 +58,7 @@ def get_question_for_user(user, community_slug: str, space_slug: str, question_s
     space = permissions.get_space_for_user(user, community_slug, space_slug, action="read")
     question = (
         visible_questions(user, space)
-        .select_related("item__author__profile", "last_edited_by")
+        .select_related("item__author", "last_edited_by")
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
         .annotate(**selectors_content.detail_annotations(user))
         .filter(slug=question_slug)
@@ -99,7 +99,7 @@ def _comment_threads(targets: list[Item], user) -> dict[int, dict]:
     visible = Item.objects.visible_to(user, kinds=("comment",))
     comments = list(
         Comment.objects.filter(target__in=[t.pk for t in targets], item__in=visible)
-        .select_related("item__author__profile", "item__space")
+        .select_related("item__author")
         .prefetch_related(selectors_content._versions_prefetch())
         .annotate(**selectors_content.reaction_annotations(user))
         .order_by("created_at", "pk")
@@ -147,7 +147,7 @@ def question_answers(question: Question, user) -> list[Answer]:
     """
     answers = list(
         Answer.objects.filter(question=question, item__in=Item.objects.visible_to(user, kinds=("answer",)))
-        .select_related("item__author__profile", "last_edited_by")
+        .select_related("item__author", "last_edited_by")
         .annotate(
             accepted_first=Case(
                 When(pk=question.accepted_answer_id or 0, then=Value(0)), default=Value(1), output_field=IntegerField()
