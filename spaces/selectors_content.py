@@ -153,6 +153,13 @@ def reaction_annotations(user, item_ref: str = "item_id") -> dict:
     }
 
 
+# An item's search fields as a typed row's join reaches them (``select_related("item...")``), for ``.defer()``: the
+# item manager leaves them out of an item's own SELECT, not out of a join from a page, question, answer, comment,
+# event or post, which then carried the item's whole text again (a file's, all its extracted text) and its search
+# vector, parsed into a Python string for every row. No page shows them.
+JOINED_ITEM_TEXTS = tuple(f"item__{name}" for name in SEARCH_FIELDS)
+
+
 def detail_annotations(user, item_ref: str = "item_id") -> dict:
     """``reaction_annotations`` plus ``watched_by_me``: what a detail page's buttons read, fetched with the row."""
     if not user.is_authenticated:
@@ -190,6 +197,7 @@ def comment_thread(target: Item, user) -> list[Comment]:
     comments = list(
         Comment.objects.filter(target=target, item__in=visible)
         .select_related("item__author")
+        .defer(*JOINED_ITEM_TEXTS)
         .prefetch_related(_versions_prefetch())
         .annotate(**reaction_annotations(user))
         .order_by("created_at", "pk")

@@ -37,7 +37,7 @@ def visible_events(user, space: Space) -> QuerySet[Event]:
 def event_list(user, space: Space, *, when: str = "upcoming", now: datetime | None = None) -> QuerySet[Event]:
     """Upcoming events (not yet ended) soonest first, or past events most recent first. One query a page."""
     now = now or timezone.now()
-    events = visible_events(user, space).select_related("item")
+    events = visible_events(user, space).select_related("item").defer(*selectors_content.JOINED_ITEM_TEXTS)
     if when == "past":
         return events.filter(ends_at__lt=now).order_by("-starts_at", "-pk")
     return events.filter(ends_at__gte=now).order_by("starts_at", "pk")
@@ -68,6 +68,7 @@ def get_event_for_user(user, community_slug: str, space_slug: str, event_slug: s
     event = (
         visible_events(user, space)
         .select_related("item__author", "last_edited_by")
+        .defer(*selectors_content.JOINED_ITEM_TEXTS)
         .annotate(**selectors_content.detail_annotations(user))
         .filter(slug=event_slug)
         .first()

@@ -34,7 +34,8 @@ def get_page_for_user(user, community_slug: str, space_slug: str, page_slug: str
     space = permissions.get_space_for_user(user, community_slug, space_slug, action="read")
     page = (
         visible_pages(user, space)
-        .select_related("item__author", "space__community", "last_edited_by", "parent")
+        .select_related("item__author", "last_edited_by", "parent")
+        .defer(*selectors_content.JOINED_ITEM_TEXTS)
         .annotate(**selectors_content.detail_annotations(user))
         .filter(slug=page_slug)
         .first()

@@ -25,6 +25,7 @@ def post_list(user, space: Space) -> QuerySet[Post]:
     return (
         visible_posts(user, space)
         .select_related("item__author")
+        .defer(*selectors_content.JOINED_ITEM_TEXTS)
         .annotate(**selectors_content.reaction_annotations(user))
         .order_by("-is_pinned", "-pinned_at", "-created_at", "-pk")
     )
@@ -69,6 +70,7 @@ def get_post_for_user(user, community_slug: str, space_slug: str, post_id: int, 
     post = (
         visible_posts(user, space)
         .select_related("item__author")
+        .defer(*selectors_content.JOINED_ITEM_TEXTS)
         .annotate(**selectors_content.reaction_annotations(user))
         .filter(pk=post_id)
         .first()
@@ -141,6 +143,7 @@ def saved_items(user) -> QuerySet[Bookmark]:
     return (
         selectors_content.with_links(Bookmark.objects.filter(user=user, item__in=Item.objects.visible_to(user)), "item")
         .select_related("item__author")
+        .defer(*selectors_content.JOINED_ITEM_TEXTS)
         .order_by("-created_at", "-pk")
     )
 

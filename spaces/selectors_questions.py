@@ -27,6 +27,11 @@ def visible_questions(user, space: Space) -> QuerySet[Question]:
     return Question.objects.visible_to(user).filter(space=space)
 
 
+# What a list of questions (the page and the API) never shows: their bodies and renderings, and their items' search
+# fields (``selectors_content.JOINED_ITEM_TEXTS``).
+QUESTION_LIST_DEFERRED = ("body", "body_html", *selectors_content.JOINED_ITEM_TEXTS)
+
+
 def question_list(user, space: Space, *, sort: str = "newest", tag: Tag | None = None) -> QuerySet[Question]:
     """The space's questions the user may see, sorted (newest / votes / unanswered) and filtered by tag.
 
@@ -35,6 +40,7 @@ def question_list(user, space: Space, *, sort: str = "newest", tag: Tag | None =
     questions = (
         visible_questions(user, space)
         .select_related("item__author")
+        .defer(*QUESTION_LIST_DEFERRED)
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
     )
     if tag is not None:
@@ -59,6 +65,7 @@ def get_question_for_user(user, community_slug: str, space_slug: str, question_s
     question = (
         visible_questions(user, space)
         .select_related("item__author", "last_edited_by")
+        .defer(*selectors_content.JOINED_ITEM_TEXTS)
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
         .annotate(**selectors_content.detail_annotations(user))
         .filter(slug=question_slug)
@@ -82,6 +89,7 @@ def get_answer_for_user(user, question: Question, answer_id: int, action: str = 
     answer = (
         Answer.objects.filter(question=question, item__in=Item.objects.visible_to(user, kinds=("answer",)))
         .select_related("item__author", "last_edited_by")
+        .defer(*selectors_content.JOINED_ITEM_TEXTS)
         .filter(pk=answer_id)
         .first()
     )
@@ -100,6 +108,7 @@ def _comment_threads(targets: list[Item], user) -> dict[int, dict]:
     comments = list(
         Comment.objects.filter(target__in=[t.pk for t in targets], item__in=visible)
         .select_related("item__author")
+        .defer(*selectors_content.JOINED_ITEM_TEXTS)
         .prefetch_related(selectors_content._versions_prefetch())
         .annotate(**selectors_content.reaction_annotations(user))
         .order_by("created_at", "pk")
@@ -148,6 +157,7 @@ def question_answers(question: Question, user) -> list[Answer]:
     answers = list(
         Answer.objects.filter(question=question, item__in=Item.objects.visible_to(user, kinds=("answer",)))
         .select_related("item__author", "last_edited_by")
+        .defer(*selectors_content.JOINED_ITEM_TEXTS)
         .annotate(
             accepted_first=Case(
                 When(pk=question.accepted_answer_id or 0, then=Value(0)), default=Value(1), output_field=IntegerField()

@@ -205,3 +205,49 @@ def test_member_directory_search_query_count_is_constant(db):
     assert browser.get(url).context["page"].paginator.count == MANY
     assert few == many, queries_report(browser, url)
     assert many == 6  # the expertise and community choices (the header's counts, and the roles they need: cached)
+
+
+def test_content_pages_never_read_the_search_text_back(world_factory):
+    """An item's search text (a page's whole text again, a file's extracted text) and its search vector are
+    written for search alone: no page that shows content reads them, not even through a typed row's join to its
+    item, where the item manager's own deferral does not reach."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from spaces.services import events as event_services
+    from spaces.services import posts as post_services
+
+    w = world_factory(Visibility.OPEN)
+    page = services.page_create(actor=w.editor, space=w.space, title="Linkage guide", body="How we link records.")
+    services.comment_create(actor=w.moderator, target=page.item, body="Which keys?")
+    question = services.question_ask(actor=w.editor, space=w.space, title="Which key do you use?", body="Names?")
+    answer = services.answer_post(actor=w.moderator, question=question, body="A hashed name and birth date.")
+    services.comment_create(actor=w.editor, target=answer.item, body="Hashed how?")
+    starts = timezone.now() + timedelta(days=5)
+    event = event_services.event_create(
+        actor=w.editor,
+        space=w.space,
+        title="Expert meeting",
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=2),
+        time_zone="UTC",
+    )
+    post = post_services.post_create(actor=w.editor, space=w.space, body="Slides are up.")
+    urls = [
+        w.space.get_absolute_url(),
+        page.get_absolute_url(),
+        question.get_absolute_url(),
+        space_url("questions", w.space),
+        event.get_absolute_url(),
+        space_url("events", w.space),
+        post.get_absolute_url(),
+        space_url("posts", w.space),
+    ]
+    browser = client_for(w.viewer)
+    for url in urls:
+        with CaptureQueriesContext(connection) as ctx:
+            assert browser.get(url).status_code == 200, url
+        selects = [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip("(").startswith("SELECT")]
+        for column in ("search_text", "extracted_text", "search_vector"):
+            assert not [sql for sql in selects if f'"spaces_item"."{column}"' in sql], (url, column)
