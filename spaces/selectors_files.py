@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
-from spaces import permissions
+from spaces import permissions, selectors_content
 from spaces.models import FileAsset, FileVersion, Page, Space
 
 
@@ -15,6 +15,8 @@ def space_files(space: Space, user) -> QuerySet[FileAsset]:
         FileAsset.objects.filter(space=space)
         .filter(permissions.visible_files_q(user))
         .select_related("item__author", "current_version__uploaded_by", "page")
+        # a file's extracted text (a long PDF's, all of it) and the attached page's body: the library shows neither
+        .defer(*selectors_content.JOINED_ITEM_TEXTS, "page__body", "page__body_html")
         .order_by(Lower("name"), "pk")
     )
 

@@ -10,7 +10,7 @@ from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils import timezone
 
-from spaces import permissions
+from spaces import permissions, selectors_content
 from spaces.models import Event, FileAsset, Paper, PaperStatus, Registration
 from spaces.selectors_events import my_registration
 from spaces.services.papers import papers_closed_reason
@@ -29,6 +29,7 @@ def get_event_for_user(user, community_slug: str, space_slug: str, event_slug: s
         Event.objects.filter(space=space, slug=event_slug)
         .filter(permissions.visible_events_q(user))
         .select_related("item")
+        .defer(*selectors_content.JOINED_ITEM_TEXTS)
         .first()
     )
     if event is None:

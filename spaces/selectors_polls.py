@@ -8,7 +8,7 @@ from django.db.models import BooleanField, Count, Exists, OuterRef, QuerySet, Va
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from spaces import permissions
+from spaces import permissions, selectors_content
 from spaces.models import Item, Poll, PollOption, PollVote, ResultsShown, Space
 
 
@@ -29,6 +29,7 @@ def poll_list(user, space: Space) -> QuerySet[Poll]:
     return (
         visible_polls(user, space)
         .select_related("item__author")
+        .defer(*selectors_content.JOINED_ITEM_TEXTS)
         .annotate(has_voted=_voted(user), option_count=Count("options"))
         .order_by("-created_at", "-pk")
     )
@@ -49,7 +50,13 @@ def get_poll_for_user(user, community_slug: str, space_slug: str, poll_id: int, 
     People who see a private space but may not read it get 403, as for its other content.
     """
     space = permissions.get_space_for_user(user, community_slug, space_slug, action="read")
-    poll = visible_polls(user, space).select_related("item__author").filter(pk=poll_id).first()
+    poll = (
+        visible_polls(user, space)
+        .select_related("item__author")
+        .defer(*selectors_content.JOINED_ITEM_TEXTS)
+        .filter(pk=poll_id)
+        .first()
+    )
     if poll is None:
         raise Http404
     poll.space = poll.item.space = space

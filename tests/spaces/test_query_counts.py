@@ -211,12 +211,9 @@ def test_content_pages_never_read_the_search_text_back(world_factory):
     """An item's search text (a page's whole text again, a file's extracted text) and its search vector are
     written for search alone: no page that shows content reads them, not even through a typed row's join to its
     item, where the item manager's own deferral does not reach."""
-    from datetime import timedelta
+    from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from django.utils import timezone
-
-    from spaces.services import events as event_services
-    from spaces.services import posts as post_services
+    from tests.search.helpers import event, poll, post
 
     w = world_factory(Visibility.OPEN)
     page = services.page_create(actor=w.editor, space=w.space, title="Linkage guide", body="How we link records.")
@@ -224,25 +221,23 @@ def test_content_pages_never_read_the_search_text_back(world_factory):
     question = services.question_ask(actor=w.editor, space=w.space, title="Which key do you use?", body="Names?")
     answer = services.answer_post(actor=w.moderator, question=question, body="A hashed name and birth date.")
     services.comment_create(actor=w.editor, target=answer.item, body="Hashed how?")
-    starts = timezone.now() + timedelta(days=5)
-    event = event_services.event_create(
-        actor=w.editor,
-        space=w.space,
-        title="Expert meeting",
-        starts_at=starts,
-        ends_at=starts + timedelta(hours=2),
-        time_zone="UTC",
-    )
-    post = post_services.post_create(actor=w.editor, space=w.space, body="Slides are up.")
+    meeting = event(w.space, w.editor, "Expert meeting")
+    slides = post(w.space, w.editor, "Slides are up.")
+    vote = poll(w.space, w.editor, "June or July?", ["June", "July"])
+    upload = SimpleUploadedFile("keys.csv", b"key,count\nname,12\n")
+    services.file_upload(actor=w.editor, space=w.space, upload=upload, page=page)
     urls = [
         w.space.get_absolute_url(),
         page.get_absolute_url(),
         question.get_absolute_url(),
         space_url("questions", w.space),
-        event.get_absolute_url(),
+        meeting.get_absolute_url(),
         space_url("events", w.space),
-        post.get_absolute_url(),
+        slides.get_absolute_url(),
         space_url("posts", w.space),
+        vote.get_absolute_url(),
+        space_url("polls", w.space),
+        space_url("files", w.space),
     ]
     browser = client_for(w.viewer)
     for url in urls:
